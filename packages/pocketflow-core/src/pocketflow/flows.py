@@ -1,0 +1,227 @@
+"""The flow classes: a flow walks from its start node along the actions nodes return.
+
+A flow is itself a node, so flows nest. ``BatchFlow`` runs the whole flow once per
+param dict that its ``prep`` returns; the async forms mirror the sync ones, and
+``AsyncFlow`` also runs sync nodes. Each step runs on a shallow copy of the node, so
+two runs of one flow never share node state.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Coroutine
+from typing import Any
+
+from pocketflow import observers
+from pocketflow.errors import AsyncRunRequired, InvalidBatch, MaxStepsExceeded, MissingStartNode
+from pocketflow.nodes import (
+    START,
+    AsyncNode,
+    BaseNode,
+    NodeT,
+    batch_items,
+    copy_node,
+    run_concurrently,
+)
+
+
+class Flow(BaseNode):
+    """Runs nodes from ``start``, following each node's action to its successor.
+
+    The flow's own action (what ``post`` returns by default) is the last node's action.
+    ``max_steps`` (None: no limit) stops a run that would take more node steps than that,
+    raising :class:`~pocketflow.errors.MaxStepsExceeded`.
+    """
+
+    start_node: BaseNode | None = None
+    max_steps: int | None = None
+
+    def __init__(self, start: BaseNode | None = None, *, max_steps: int | None = None) -> None:
+        super().__init__()
+        self.start_node = start
+        self.max_steps = max_steps
+
+    def start(self, start: NodeT) -> NodeT:
+        """Make ``start`` the first node of this flow and return it (for chaining)."""
+        self.start_node = start
+        return start
+
+    def get_next_node(self, curr: BaseNode, action: str | None) -> BaseNode | None:
+        """The successor of ``curr`` for ``action`` (None means "default"), or None."""
+        next_node = curr.successors.get(action or "default")
+        if next_node is None and curr.successors:
+            warnings.warn(
+                f"Flow ends: '{action}' not found in {list(curr.successors)}", stacklevel=1
+            )
+        return next_node
+
+    def _copy_start_node(self) -> BaseNode:
+        start = self.start_node
+        if start is None:
+            raise MissingStartNode(self)
+        return copy_node(start, self, START)
+
+    def _item_params(self, item_params: Any) -> dict[str, Any]:
+        try:
+            return {**self.params, **item_params}
+        except TypeError:
+            raise InvalidBatch(
+                self,
+                f"prep must return an iterable of param dicts; one item is {item_params!r} "
+                f"(a {type(item_params).__name__}).",
+            ) from None
+
+    def _orch(self, shared: Any, params: dict[str, Any] | None = None) -> Any:
+        params = params or {**self.params}
+        current: BaseNode | None = self._copy_start_node()
+        get_next_node = self.get_next_node
+        # With the standard get_next_node, look successors up inline (it is called
+        # only when the lookup misses, to warn about a dead end).
+        standard_lookup = getattr(get_next_node, "__func__", None) is Flow.get_next_node
+        max_steps = self.max_steps
+        steps = 0
+        action = None
+        while current is not None:
+            if max_steps is not None:
+                steps += 1
+                if steps > max_steps:
+                    raise MaxStepsExceeded(self, current, max_steps)
+            current.set_params(params)
+            action = _run_observed(current, shared) if observers.active else current._run(shared)
+            next_node = current.successors.get(action or "default") if standard_lookup else None
+            if next_node is None:
+                next_node = get_next_node(current, action)
+            current = None if next_node is None else copy_node(next_node, current, action)
+        return action
+
+    def _run(self, shared: Any) -> Any:
+        prep_res = self.prep(shared)
+        last_action = self._orch(shared)
+        return self.post(shared, prep_res, last_action)
+
+    def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        """Return the flow's action: by default ``exec_res``, the last node's action."""
+        return exec_res
+
+
+class BatchFlow(Flow):
+    """Runs the whole flow once per param dict that ``prep`` returns, one after another.
+
+    Each run's params are the flow's params updated with that item's dict.
+    """
+
+    def _run(self, shared: Any) -> Any:
+        batch = batch_items(self, self.prep(shared))
+        for item_params in batch:
+            self._orch(shared, self._item_params(item_params))
+        return self.post(shared, batch, None)
+
+
+class AsyncFlow(Flow, AsyncNode):
+    """A flow run with ``await flow.run_async(shared)``; its nodes may be sync or async."""
+
+    async def _orch_async(self, shared: Any, params: dict[str, Any] | None = None) -> Any:
+        params = params or {**self.params}
+        current: BaseNode | None = self._copy_start_node()
+        get_next_node = self.get_next_node
+        # With the standard get_next_node, look successors up inline (it is called
+        # only when the lookup misses, to warn about a dead end).
+        standard_lookup = getattr(get_next_node, "__func__", None) is Flow.get_next_node
+        max_steps = self.max_steps
+        steps = 0
+        action = None
+        while current is not None:
+            if max_steps is not None:
+                steps += 1
+                if steps > max_steps:
+                    raise MaxStepsExceeded(self, current, max_steps)
+            current.set_params(params)
+            if observers.active:
+                action = await _run_observed_async(current, shared)
+            elif isinstance(current, AsyncNode):
+                action = await current._run_async(shared)
+            else:
+                action = current._run(shared)
+            next_node = current.successors.get(action or "default") if standard_lookup else None
+            if next_node is None:
+                next_node = get_next_node(current, action)
+            current = None if next_node is None else copy_node(next_node, current, action)
+        return action
+
+    async def _run_async(self, shared: Any) -> Any:
+        prep_res = await self.prep_async(shared)
+        last_action = await self._orch_async(shared)
+        return await self.post_async(shared, prep_res, last_action)
+
+    async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        """Return the flow's action: by default ``exec_res``, the last node's action."""
+        return exec_res
+
+    def _run(self, shared: Any) -> Any:
+        raise AsyncRunRequired(self)
+
+
+class AsyncBatchFlow(AsyncFlow, BatchFlow):
+    """Runs the async flow once per param dict that ``prep_async`` returns, in turn."""
+
+    async def _run_async(self, shared: Any) -> Any:
+        batch = batch_items(self, await self.prep_async(shared))
+        for item_params in batch:
+            await self._orch_async(shared, self._item_params(item_params))
+        return await self.post_async(shared, batch, None)
+
+
+class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
+    """Runs the async flow for every param dict that ``prep_async`` returns, concurrently.
+
+    ``max_concurrency`` (None: no limit) bounds how many runs are in flight. When a run
+    fails, the others still in flight are cancelled and its error is raised.
+    """
+
+    max_concurrency: int | None = None
+
+    def __init__(
+        self,
+        start: BaseNode | None = None,
+        *,
+        max_steps: int | None = None,
+        max_concurrency: int | None = None,
+    ) -> None:
+        super().__init__(start, max_steps=max_steps)
+        self.max_concurrency = max_concurrency
+
+    async def _run_async(self, shared: Any) -> Any:
+        batch = batch_items(self, await self.prep_async(shared))
+
+        def run_item(item_params: Any) -> Coroutine[Any, Any, Any]:
+            return self._orch_async(shared, self._item_params(item_params))
+
+        await run_concurrently(run_item, batch, self.max_concurrency)
+        return await self.post_async(shared, batch, None)
+
+
+def _run_observed(node: BaseNode, shared: Any) -> Any:
+    """Run one sync step, reporting it to the observers."""
+    observers.node_started(node, shared)
+    try:
+        action = node._run(shared)
+    except BaseException as error:
+        observers.node_finished(node, shared, None, error)
+        raise
+    observers.node_finished(node, shared, action, None)
+    return action
+
+
+async def _run_observed_async(node: BaseNode, shared: Any) -> Any:
+    """Run one step of an async flow (sync or async node), reporting it to the observers."""
+    observers.node_started(node, shared)
+    try:
+        if isinstance(node, AsyncNode):
+            action = await node._run_async(shared)
+        else:
+            action = node._run(shared)
+    except BaseException as error:
+        observers.node_finished(node, shared, None, error)
+        raise
+    observers.node_finished(node, shared, action, None)
+    return action
