@@ -1,0 +1,99 @@
+"""What LLM calls cost: one record per call, and tallies a run can read afterwards.
+
+    with track_usage() as usage:
+        await flow.run_async(shared)
+    print(usage.calls, usage.input_tokens, usage.output_tokens, usage.retries)
+
+Tallies nest: every open ``track_usage`` block (in this task and the tasks it starts)
+counts the call, and so does the process-wide :data:`process_usage`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from pocketflow.providers import LLMResponse
+
+
+@dataclass(frozen=True, slots=True)
+class LLMCallRecord:
+    """One finished call: the model asked for, and the response or the error."""
+
+    model: str
+    response: LLMResponse | None
+    error: BaseException | None
+    duration: float
+    attempts: int
+    limit_wait: float
+
+
+@dataclass(slots=True)
+class UsageTally:
+    """Running totals over many calls."""
+
+    calls: int = 0
+    failed_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    retries: int = 0
+    limit_wait: float = 0.0
+    by_model: dict[str, int] = field(default_factory=dict)
+    records: list[LLMCallRecord] | None = None
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+    def add(self, record: LLMCallRecord) -> None:
+        """Count one finished call (and keep it, when ``records`` is a list)."""
+        if self.records is not None:
+            self.records.append(record)
+        self.calls += 1
+        self.retries += max(0, record.attempts - 1)
+        self.limit_wait += record.limit_wait
+        response = record.response
+        if response is None:
+            self.failed_calls += 1
+            return
+        usage = response.usage
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+        self.cache_read_tokens += usage.cache_read_tokens
+        self.cache_write_tokens += usage.cache_write_tokens
+        answered_by = f"{response.provider}:{response.model}"
+        self.by_model[answered_by] = self.by_model.get(answered_by, 0) + 1
+
+
+process_usage = UsageTally()
+"""Every call made in this process."""
+
+_open_tallies: contextvars.ContextVar[tuple[UsageTally, ...]] = contextvars.ContextVar(
+    "pocketflow_usage_tallies", default=()
+)
+
+
+@contextmanager
+def track_usage(*, keep_records: bool = False) -> Iterator[UsageTally]:
+    """Count the calls made inside the ``with`` block (tasks started in it included).
+
+    With ``keep_records=True`` the tally's ``records`` lists every call's record.
+    """
+    tally = UsageTally(records=[] if keep_records else None)
+    token = _open_tallies.set((*_open_tallies.get(), tally))
+    try:
+        yield tally
+    finally:
+        _open_tallies.reset(token)
+
+
+def record_call(record: LLMCallRecord) -> None:
+    """Add ``record`` to the process tally and every open ``track_usage`` tally."""
+    process_usage.add(record)
+    for tally in _open_tallies.get():
+        tally.add(record)

@@ -1,0 +1,132 @@
+"""The ``pocketflow`` command: what is installed, which models, which configuration.
+
+pocketflow plugins    installed plugins, failed ones with the reason, what each registers
+pocketflow models     providers, aliases, the default model, and where each came from
+pocketflow config     the effective configuration with its sources (keys: set/unset only)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
+from pocketflow.errors import PocketFlowError
+from pocketflow.plugins import PluginManager, get_plugin_manager
+from pocketflow.runtime import current_runtime
+
+
+def _key_state(variable: str | None) -> str:
+    if not variable:
+        return "no key needed"
+    return f"{variable} {'set' if os.environ.get(variable) else 'unset'}"
+
+
+def show_plugins(plugins: PluginManager) -> list[str]:
+    """Lines describing every plugin and what it registered."""
+    lines = ["Plugins (entry-point group 'pocketflow', built-ins last):"]
+    for status in plugins.statuses:
+        state = "ok    " if status.ok else "FAILED"
+        lines.append(f"  {state} {status.name:<12} {status.source}")
+        if status.error:
+            lines.append(f"         reason: {status.error}")
+        elif status.registered:
+            lines.append(f"         registers: {', '.join(status.registered)}")
+    sections = (
+        ("LLM providers (use as provider:model)", plugins.llm_providers),
+        ("File readers", plugins.readers),
+        ("Feedback providers", plugins.feedback_providers),
+    )
+    for title, table in sections:
+        lines.append(f"{title}:")
+        for name, registration in sorted(table.items()):
+            schemes = f" [{', '.join(registration.schemes)}]" if registration.schemes else ""
+            lines.append(f"  {name:<12}{schemes} {registration.description}")
+        if not table:
+            lines.append("  (none)")
+    return lines
+
+
+def show_models(config: Config, plugins: PluginManager) -> list[str]:
+    """Lines describing the default model, fallbacks, aliases and providers."""
+    default = config.llm or f"(none: set {ENV_LLM}=provider:model)"
+    lines = [f"Default model: {default}    [{config.source_of('llm')}]"]
+    if config.fallbacks:
+        lines.append(
+            f"Fallbacks: {', '.join(config.fallbacks)}    [{config.source_of('fallbacks')}]"
+        )
+    if config.aliases:
+        lines.append(f"Aliases    [{config.source_of('aliases')}]:")
+        lines += [f"  {alias} -> {target}" for alias, target in sorted(config.aliases.items())]
+    lines.append("Providers:")
+    names = sorted({*plugins.llm_providers, *config.providers})
+    for name in names:
+        table = config.providers.get(name, {})
+        kind = table.get("kind", name)
+        registration = plugins.llm_providers.get(kind)
+        if registration is None:
+            lines.append(f"  {name:<12} kind {kind}: NOT INSTALLED (pip install pocketflow-{kind})")
+            continue
+        variable = table.get("api_key_env", registration.api_key_env)
+        where = f"[providers.{name}] in {config.where}" if table else "installed"
+        base_url = table.get("base_url", "vendor default")
+        lines.append(
+            f"  {name:<12} kind {kind:<10} key {_key_state(variable):<26} "
+            f"base_url {base_url}    [{where}]"
+        )
+    return lines
+
+
+def show_config(config: Config) -> list[str]:
+    """Lines describing the effective configuration and where each part came from."""
+    lines = [f"Config file: {config.path or 'none found (searched from the working directory up)'}"]
+    lines.append(f"  {ENV_CONFIG}={os.environ.get(ENV_CONFIG, '(unset)')}")
+    lines.append(f"llm = {config.llm!r}    [{config.source_of('llm')}]")
+    lines.append(f"feedback = {config.feedback!r}    [{config.source_of('feedback')}]")
+    lines.append(f"fallbacks = {list(config.fallbacks)!r}    [{config.source_of('fallbacks')}]")
+    for alias, target in sorted(config.aliases.items()):
+        lines.append(f"aliases.{alias} = {target!r}")
+    for section, tables in (
+        ("providers", config.providers),
+        ("readers", config.readers),
+        ("feedback_providers", config.feedback_providers),
+    ):
+        for name, table in sorted(tables.items()):
+            lines.append(f"[{section}.{name}]")
+            for key, value in sorted(table.items()):
+                shown = f"{value!r}" + (f" ({_key_state(value)})" if key == "api_key_env" else "")
+                lines.append(f"  {key} = {shown}")
+    lines.append("Environment:")
+    for variable in (ENV_LLM, ENV_FEEDBACK, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        value = os.environ.get(variable)
+        secret = variable.endswith("_KEY")
+        shown = ("set" if value else "unset") if secret else (value or "(unset)")
+        lines.append(f"  {variable}: {shown}")
+    lines.append(f"Provider settings accepted by every provider: {', '.join(PROVIDER_KEYS)}")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``pocketflow`` command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="pocketflow", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("plugins", help="installed plugins and what they register")
+    commands.add_parser("models", help="providers, aliases and the default model")
+    commands.add_parser("config", help="the effective configuration and its sources")
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.command == "plugins":
+            lines = show_plugins(get_plugin_manager())
+        else:
+            runtime = current_runtime()
+            if arguments.command == "models":
+                lines = show_models(runtime.config, runtime.plugins)
+            else:
+                lines = show_config(runtime.config)
+    except PocketFlowError as error:
+        print(f"pocketflow: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0

@@ -1,0 +1,125 @@
+"""The plugin contract: the hooks a PocketFlow plugin may implement.
+
+A plugin is a module named by an entry point in the ``pocketflow`` group, holding
+functions marked ``@pocketflow.hookimpl`` whose names are the hooks below.
+
+Hooks are plain, synchronous functions. The ``register_*`` hooks *register*
+provider objects (whose methods are ``async``); they never perform a call, because
+pluggy cannot await a hook. Every ``register_*`` hook is called once, when plugins
+load; all implementations run and no result is used. The observer hooks are called
+as things happen and must return quickly; their results are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pluggy
+
+if TYPE_CHECKING:
+    from pocketflow.calls import LLMCallRecord
+    from pocketflow.providers import (
+        FeedbackProviderFactory,
+        FileReaderFactory,
+        LLMProviderFactory,
+        SettingTypes,
+    )
+
+PROJECT = "pocketflow"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marks a plugin's hook implementations: ``@hookimpl def register_llm_providers(...)``."""
+
+
+class RegisterLLMProvider(Protocol):
+    """The ``register`` callback of :func:`register_llm_providers`."""
+
+    def __call__(
+        self,
+        name: str,
+        factory: LLMProviderFactory,
+        *,
+        settings: SettingTypes | None = None,
+        description: str = "",
+        api_key_env: str | None = None,
+    ) -> None:
+        """Register ``factory`` as provider ``name``.
+
+        ``settings`` declares the extra keys its ``[providers.<name>]`` table may hold
+        (key -> type); ``description`` is the line ``pocketflow plugins`` shows;
+        ``api_key_env`` names the variable its key is read from by default.
+        """
+
+
+class RegisterFileReader(Protocol):
+    """The ``register`` callback of :func:`register_file_readers`."""
+
+    def __call__(
+        self,
+        name: str,
+        schemes: tuple[str, ...],
+        factory: FileReaderFactory,
+        *,
+        settings: SettingTypes | None = None,
+        description: str = "",
+    ) -> None:
+        """Register ``factory`` as reader ``name`` for URL ``schemes`` ("file" covers paths)."""
+
+
+class RegisterFeedbackProvider(Protocol):
+    """The ``register`` callback of :func:`register_feedback_providers`."""
+
+    def __call__(
+        self,
+        name: str,
+        factory: FeedbackProviderFactory,
+        *,
+        settings: SettingTypes | None = None,
+        description: str = "",
+    ) -> None:
+        """Register ``factory`` as feedback provider ``name``."""
+
+
+@hookspec
+def register_llm_providers(register: RegisterLLMProvider) -> None:
+    """Register LLM providers: call ``register(name, factory, ...)`` once for each.
+
+    Called once when plugins load. ``factory(settings)`` must be cheap and import no
+    vendor SDK; the provider makes its client on first use.
+    """
+
+
+@hookspec
+def register_file_readers(register: RegisterFileReader) -> None:
+    """Register file readers: call ``register(name, schemes, factory, ...)`` for each.
+
+    Called once when plugins load. A later registration for a scheme does not replace
+    an earlier one; built-ins register last, so plugins win.
+    """
+
+
+@hookspec
+def register_feedback_providers(register: RegisterFeedbackProvider) -> None:
+    """Register feedback providers: call ``register(name, factory, ...)`` for each.
+
+    Called once when plugins load.
+    """
+
+
+@hookspec
+def node_started(node: Any, shared: Any) -> None:
+    """A flow is about to run ``node`` with the ``shared`` store. Return quickly."""
+
+
+@hookspec
+def node_finished(node: Any, shared: Any, action: Any, error: BaseException | None) -> None:
+    """A flow ran ``node``: it chose ``action``, or raised ``error`` (then action is None)."""
+
+
+@hookspec
+def llm_call_finished(record: LLMCallRecord) -> None:
+    """An LLM call ended, answered or failed for good.
+
+    ``record`` gives the model asked for, the response (with usage, the model that
+    answered and the attempts) or the error, and the duration in seconds.
+    """

@@ -1,0 +1,264 @@
+"""The plugin manager: finds plugins through entry points, registers the built-ins
+the same way, and keeps what each one registered.
+
+Each entry point in the ``pocketflow`` group is loaded on its own: a plugin that
+fails to import, names a hook that does not exist, or raises while registering is
+reported (a warning, and a line in ``pocketflow plugins``) and skipped, unless
+``POCKETFLOW_STRICT_PLUGINS=1`` makes that fatal. ``POCKETFLOW_LOAD_PLUGINS`` (a
+comma-separated list: only these) and ``POCKETFLOW_DISABLE_PLUGINS`` (all but
+these) choose which entry points load; the built-ins are always registered, last.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
+from typing import Any, Literal
+
+import pluggy
+
+from pocketflow import hookspecs, observers
+from pocketflow.errors import PluginError
+from pocketflow.providers import SettingTypes
+
+ENTRY_POINT_GROUP = "pocketflow"
+ENV_LOAD = "POCKETFLOW_LOAD_PLUGINS"
+ENV_DISABLE = "POCKETFLOW_DISABLE_PLUGINS"
+ENV_STRICT = "POCKETFLOW_STRICT_PLUGINS"
+BUILTIN = "pocketflow (built-in)"
+
+ComponentKind = Literal["llm", "reader", "feedback"]
+_HOOK_BY_KIND: dict[ComponentKind, str] = {
+    "llm": "register_llm_providers",
+    "reader": "register_file_readers",
+    "feedback": "register_feedback_providers",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """One component a plugin registered: an LLM provider, a reader or a feedback provider."""
+
+    kind: ComponentKind
+    name: str
+    factory: Callable[[Any], Any]
+    plugin: str
+    settings: SettingTypes = field(default_factory=dict)
+    description: str = ""
+    schemes: tuple[str, ...] = ()
+    api_key_env: str | None = None
+
+
+@dataclass(slots=True)
+class PluginStatus:
+    """How loading one plugin went, for ``pocketflow plugins``."""
+
+    name: str
+    source: str
+    error: str | None = None
+    registered: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the plugin loaded and registered without error."""
+        return self.error is None
+
+
+class PluginManager:
+    """The loaded plugins and everything they registered."""
+
+    def __init__(self) -> None:
+        self.hooks = pluggy.PluginManager(hookspecs.PROJECT)
+        self.hooks.add_hookspecs(hookspecs)
+        self.statuses: list[PluginStatus] = []
+        self.llm_providers: dict[str, Registration] = {}
+        self.readers: dict[str, Registration] = {}
+        self.reader_for_scheme: dict[str, str] = {}
+        self.feedback_providers: dict[str, Registration] = {}
+
+    def components(self, kind: ComponentKind) -> Mapping[str, Registration]:
+        """The registrations of one ``kind``, by name."""
+        return {
+            "llm": self.llm_providers,
+            "reader": self.readers,
+            "feedback": self.feedback_providers,
+        }[kind]
+
+    def add_plugin(self, module: ModuleType | object, name: str, source: str) -> PluginStatus:
+        """Register one plugin and run its ``register_*`` hooks, isolating its failures."""
+        status = PluginStatus(name=name, source=source)
+        self.statuses.append(status)
+        try:
+            self.hooks.register(module, name=name)
+        except ValueError as error:  # the same plugin (or name) twice
+            status.error = str(error)
+            return status
+        except pluggy.PluginValidationError as error:
+            status.error = str(error)
+            return status
+        unknown = self._unknown_hooks(module)
+        if unknown:
+            self.hooks.unregister(name=name)
+            status.error = unknown
+            return status
+        for kind in ("llm", "reader", "feedback"):
+            self._run_register_hook(kind, module, name, status)
+            if status.error:
+                self._forget(name)
+                self.hooks.unregister(name=name)
+                break
+        return status
+
+    def _unknown_hooks(self, module: object) -> str | None:
+        known = set(_hook_names())
+        marker = f"{hookspecs.PROJECT}_impl"
+        for attribute in dir(module):
+            if hasattr(getattr(module, attribute, None), marker) and attribute not in known:
+                close = difflib.get_close_matches(attribute, _hook_names(), n=1)
+                hint = f" Did you mean '{close[0]}'?" if close else ""
+                return f"hook '{attribute}' is not a pocketflow hook.{hint}"
+        return None
+
+    def _run_register_hook(
+        self, kind: ComponentKind, module: object, plugin: str, status: PluginStatus
+    ) -> None:
+        hook = getattr(module, _HOOK_BY_KIND[kind], None)
+        if hook is None or not hasattr(hook, f"{hookspecs.PROJECT}_impl"):
+            return
+        registered: list[Registration] = []
+
+        def add(
+            name: str,
+            *args: Any,
+            settings: SettingTypes | None = None,
+            description: str = "",
+            api_key_env: str | None = None,
+        ) -> None:
+            schemes: tuple[str, ...] = ()
+            if kind == "reader":
+                schemes, factory = tuple(args[0]), args[1]
+            else:
+                (factory,) = args
+            registered.append(
+                Registration(
+                    kind,
+                    name,
+                    factory,
+                    plugin,
+                    dict(settings or {}),
+                    description,
+                    schemes,
+                    api_key_env,
+                )
+            )
+
+        try:
+            hook(register=add)
+        except Exception as error:
+            status.error = f"{_HOOK_BY_KIND[kind]} raised {type(error).__name__}: {error}"
+            return
+        for registration in registered:
+            self._store(registration, status)
+
+    def _store(self, registration: Registration, status: PluginStatus) -> None:
+        table = self.components(registration.kind)
+        if registration.name in table:  # the first registration wins; built-ins come last
+            return
+        assert isinstance(table, dict)
+        table[registration.name] = registration
+        if registration.kind == "reader":
+            for scheme in registration.schemes:
+                self.reader_for_scheme.setdefault(scheme, registration.name)
+        status.registered.append(f"{registration.kind} {registration.name}")
+
+    def _forget(self, plugin: str) -> None:
+        for kind in ("llm", "reader", "feedback"):
+            table = self.components(kind)
+            assert isinstance(table, dict)
+            for name in [n for n, r in table.items() if r.plugin == plugin]:
+                del table[name]
+        for scheme in [s for s, n in self.reader_for_scheme.items() if n not in self.readers]:
+            del self.reader_for_scheme[scheme]
+
+    def observes_nodes(self) -> bool:
+        """True when some plugin implements a node observer hook."""
+        hook = self.hooks.hook
+        return bool(hook.node_started.get_hookimpls() or hook.node_finished.get_hookimpls())
+
+    def observes_calls(self) -> bool:
+        """True when some plugin implements ``llm_call_finished``."""
+        return bool(self.hooks.hook.llm_call_finished.get_hookimpls())
+
+
+def _hook_names() -> list[str]:
+    return [name for name in dir(hookspecs) if hasattr(getattr(hookspecs, name), "pocketflow_spec")]
+
+
+def _entry_points() -> Iterator[EntryPoint]:
+    yield from entry_points(group=ENTRY_POINT_GROUP)
+
+
+def _names(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    return {part.strip() for part in value.split(",") if part.strip()}
+
+
+def load_plugins(environ: Mapping[str, str] | None = None) -> PluginManager:
+    """Load every enabled entry-point plugin, then the built-ins, into a new manager."""
+    env = os.environ if environ is None else environ
+    only, disabled = _names(env.get(ENV_LOAD)), _names(env.get(ENV_DISABLE)) or set()
+    strict = env.get(ENV_STRICT, "") not in ("", "0", "false", "no")
+    manager = PluginManager()
+    for entry_point in _entry_points():
+        if (only is not None and entry_point.name not in only) or entry_point.name in disabled:
+            continue
+        dist = entry_point.dist.name if entry_point.dist else "unknown distribution"
+        source = f"entry point '{entry_point.name}' ({dist})"
+        try:
+            module = entry_point.load()
+        except Exception as error:
+            status = PluginStatus(
+                entry_point.name, source, f"import failed: {type(error).__name__}: {error}"
+            )
+            manager.statuses.append(status)
+        else:
+            status = manager.add_plugin(module, entry_point.name, source)
+        if not status.ok:
+            message = f"PocketFlow plugin '{status.name}' was not loaded: {status.error}"
+            if strict:
+                raise PluginError(f"{message} (strict mode: {ENV_STRICT} is set)")
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+    from pocketflow import builtins
+
+    manager.add_plugin(builtins, "builtins", BUILTIN)
+    observers.attach(manager.hooks.hook if manager.observes_nodes() else None)
+    return manager
+
+
+_lock = threading.Lock()
+_manager: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process's plugin manager, loading plugins on first use."""
+    global _manager
+    if _manager is None:
+        with _lock:
+            if _manager is None:
+                _manager = load_plugins()
+    return _manager
+
+
+def reset_plugins() -> None:
+    """Forget the loaded plugins, so the next use loads them again (for tests)."""
+    global _manager
+    with _lock:
+        _manager = None
+        observers.attach_lazily()

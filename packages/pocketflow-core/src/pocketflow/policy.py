@@ -1,0 +1,243 @@
+"""Call policy, written once for every vendor: retries, deadlines and limits.
+
+* Retries: exponential backoff with full jitter (``uniform(0, min(max_backoff,
+  base_delay * 2**n))``), or the vendor's ``Retry-After`` / ``retry-after-ms`` when it
+  sends one (capped at ``max_retry_wait``). Only errors marked ``retryable`` are tried
+  again: rate limits, 5xx and overload, timeouts, dropped connections, malformed
+  replies; never 400/401/403/404.
+* Deadline: ``timeout`` seconds cover the whole call (every attempt, every wait and,
+  for a stream, every chunk). A wait that would end past the deadline is not started.
+* Limits: at most ``max_concurrency`` calls in flight per provider, and at most
+  ``requests_per_minute`` starts, both first come, first served, shared by every call
+  to that provider on the event loop.
+
+Time goes through :data:`clock`, which tests replace with a fake one
+(``pocketflow.testing.FakeClock``) so that no test really sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from pocketflow.errors import DeadlineExceededError, LLMError
+from pocketflow.providers import PerLoop, ProviderSettings
+
+T = TypeVar("T")
+
+
+class Clock:
+    """Real time: the event loop's clock and ``asyncio.sleep``."""
+
+    def now(self) -> float:
+        """Seconds on a monotonic clock."""
+        return asyncio.get_running_loop().time()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds``; cancellable."""
+        await asyncio.sleep(seconds)
+
+
+clock: Clock = Clock()
+"""The clock the policy uses; replaced by tests."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a call is retried and how long it may take in all.
+
+    Defaults: 4 retries (5 tries), backoff from 0.5 s doubling to at most 30 s, a
+    ``Retry-After`` honoured up to 60 s, and 120 s for the whole call.
+    """
+
+    max_retries: int = 4
+    base_delay: float = 0.5
+    max_backoff: float = 30.0
+    max_retry_wait: float = 60.0
+    timeout: float = 120.0
+
+    def delay(self, retry: int, error: LLMError) -> float:
+        """Seconds to wait before retry number ``retry`` (0-based) after ``error``."""
+        if error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_wait)
+        return random.uniform(0.0, min(self.max_backoff, self.base_delay * 2**retry))
+
+
+@dataclass(slots=True)
+class Attempts:
+    """What one call went through: tries made and seconds spent waiting on limits."""
+
+    tries: int = 0
+    limit_wait: float = 0.0
+
+
+class ProviderLimiter:
+    """Concurrency and rate limits for one provider, fair to callers (FIFO)."""
+
+    def __init__(self, max_concurrency: int, requests_per_minute: float | None) -> None:
+        self.max_concurrency = max_concurrency
+        self.interval = 60.0 / requests_per_minute if requests_per_minute else 0.0
+        self.in_flight = 0
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._next_start = 0.0
+
+    async def acquire(self) -> float:
+        """Wait for a slot (and the rate limit); return the seconds spent waiting."""
+        started = clock.now()
+        if self.in_flight >= self.max_concurrency or self._waiters:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter
+            except BaseException:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_next()  # we were handed a slot we will not use
+                else:
+                    self._waiters.remove(waiter)
+                raise
+        else:
+            self.in_flight += 1
+        if self.interval:
+            try:
+                await self._pace()
+            except BaseException:
+                self.release()
+                raise
+        return clock.now() - started
+
+    async def _pace(self) -> None:
+        now = clock.now()
+        start = max(now, self._next_start)
+        self._next_start = start + self.interval
+        if start > now:
+            await clock.sleep(start - now)
+
+    def release(self) -> None:
+        """Give back a slot, handing it to the longest waiter."""
+        self.in_flight -= 1
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        while self._waiters and self.in_flight < self.max_concurrency:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
+
+
+class ProviderGate:
+    """The limiter of one provider for each event loop it is used on."""
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self._limiters = PerLoop(
+            lambda: ProviderLimiter(settings.max_concurrency, settings.requests_per_minute)
+        )
+
+    @property
+    def limiter(self) -> ProviderLimiter:
+        """The running loop's limiter."""
+        return self._limiters.get()
+
+
+def _deadline_error(policy: RetryPolicy, last: LLMError | None) -> DeadlineExceededError:
+    reason = f"no answer within the call's {policy.timeout:g}s timeout"
+    if last is not None:
+        reason += f" (last error: {last})"
+    return DeadlineExceededError(reason)
+
+
+async def call_with_policy(
+    attempt: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    limiter: ProviderLimiter,
+    attempts: Attempts,
+) -> T:
+    """Run ``attempt`` under the limits, retrying by ``policy`` until the deadline.
+
+    The deadline starts once the first attempt holds its slot: time queued behind
+    other calls is not counted, time spent on retries is.
+    """
+    deadline: float | None = None
+    last: LLMError | None = None
+    while True:
+        attempts.limit_wait += await limiter.acquire()
+        attempts.tries += 1
+        if deadline is None:
+            deadline = clock.now() + policy.timeout
+        try:
+            async with asyncio.timeout(_remaining(deadline, policy, last)):
+                return await attempt()
+        except LLMError as error:
+            last = error
+        except TimeoutError as error:
+            raise _deadline_error(policy, last) from error
+        finally:
+            limiter.release()
+        await _wait_before_retry(last, policy, attempts.tries - 1, deadline)
+
+
+async def stream_with_policy(
+    open_stream: Callable[[], AsyncIterator[T]],
+    policy: RetryPolicy,
+    limiter: ProviderLimiter,
+    attempts: Attempts,
+) -> AsyncIterator[T]:
+    """Yield from the stream ``open_stream`` makes, retrying until its first item.
+
+    Once an item has been yielded a failure is final (the caller has seen part of an
+    answer). The deadline (from the first slot, as for :func:`call_with_policy`) covers
+    every item; the limiter slot is held to the end.
+    """
+    deadline: float | None = None
+    last: LLMError | None = None
+    while True:
+        attempts.limit_wait += await limiter.acquire()
+        attempts.tries += 1
+        if deadline is None:
+            deadline = clock.now() + policy.timeout
+        started = False
+        stream = open_stream()
+        try:
+            while True:
+                try:
+                    async with asyncio.timeout(_remaining(deadline, policy, last)):
+                        item = await anext(stream)
+                except StopAsyncIteration:
+                    return
+                started = True
+                yield item
+        except LLMError as error:
+            if started:
+                raise
+            last = error
+        except TimeoutError as error:
+            raise _deadline_error(policy, last) from error
+        finally:
+            limiter.release()
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await _wait_before_retry(last, policy, attempts.tries - 1, deadline)
+
+
+def _remaining(deadline: float, policy: RetryPolicy, last: LLMError | None) -> float:
+    remaining = deadline - clock.now()
+    if remaining <= 0:
+        raise _deadline_error(policy, last)
+    return remaining
+
+
+async def _wait_before_retry(
+    error: LLMError | None, policy: RetryPolicy, retry: int, deadline: float
+) -> None:
+    assert error is not None  # only reached after an attempt failed with an LLMError
+    if not error.retryable or retry >= policy.max_retries:
+        raise error
+    delay = policy.delay(retry, error)
+    if clock.now() + delay >= deadline:
+        raise error
+    await clock.sleep(delay)

@@ -1,0 +1,282 @@
+"""What a plugin implements: the LLM provider, file reader and feedback provider bases.
+
+A provider object is cheap to create and imports no vendor SDK; it builds its vendor
+client on first use (one per event loop, see :class:`PerLoop`) and releases it in
+:meth:`aclose`. Every method that talks to the outside world is ``async``: pluggy
+hooks only *register* these objects, the core's facades await them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+# --- LLM requests and responses ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message: ``role`` is "system", "user" or "assistant"."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class LLMRequest:
+    """A provider-neutral LLM request; each plugin maps it onto its vendor's API.
+
+    ``model`` is the model name without the provider prefix. ``options`` holds extra
+    vendor parameters that are passed through unchanged.
+    """
+
+    model: str
+    messages: tuple[Message, ...]
+    system: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] | None = None
+    seed: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def prompt(self) -> str:
+        """The text of the last user message (what offline providers answer)."""
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.content
+        return ""
+
+
+@dataclass(slots=True)
+class Usage:
+    """Tokens a call consumed, as the vendor reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(slots=True)
+class LLMResponse:
+    """A finished LLM call: the text and everything known about how it went.
+
+    ``provider`` and ``model`` name who actually answered (a fallback may differ from
+    the model asked for). ``latency`` is seconds from the first attempt to the answer;
+    ``attempts`` counts tries including retries.
+    """
+
+    text: str
+    model: str
+    provider: str
+    usage: Usage = field(default_factory=Usage)
+    finish_reason: str | None = None
+    request_id: str | None = None
+    latency: float = 0.0
+    attempts: int = 1
+
+
+# --- settings handed to providers -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSettings:
+    """The configuration of one named provider, as the config layer resolved it.
+
+    ``name`` is what users write before the colon (``deepseek``); ``kind`` is the
+    registered implementation (``openai``). ``extra`` holds the settings the
+    implementation declared at registration, already type-checked.
+    """
+
+    name: str
+    kind: str
+    base_url: str | None = None
+    api_key_env: str | None = None
+    timeout: float = 120.0
+    max_concurrency: int = 64
+    requests_per_minute: float | None = None
+    max_retries: int = 4
+    headers: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def api_key(self, default_env: str, environ: Mapping[str, str] | None = None) -> str:
+        """The API key from ``api_key_env`` (or ``default_env``); raises MissingKeyError."""
+        import os
+
+        from pocketflow.errors import MissingKeyError
+
+        variable = self.api_key_env or default_env
+        key = (environ if environ is not None else os.environ).get(variable, "")
+        if not key:
+            raise MissingKeyError(self.name, variable)
+        return key
+
+
+@dataclass(frozen=True, slots=True)
+class ComponentSettings:
+    """Settings of a file reader or feedback provider: its name, argument and options.
+
+    ``argument`` is what follows the colon in ``auto:deny``; ``options`` holds the
+    keys of its config table, type-checked against what it declared at registration.
+    """
+
+    name: str
+    argument: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+# --- the three provider bases ---------------------------------------------------------------
+
+
+class LLMProvider(ABC):
+    """An LLM vendor. Subclasses implement :meth:`complete` and usually :meth:`stream`.
+
+    They raise the normalised errors of :mod:`pocketflow.errors` and leave retries,
+    deadlines, limits and fallbacks to the core's call policy (so an SDK's own retries
+    must be turned off).
+    """
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        self.settings = settings
+
+    @property
+    def name(self) -> str:
+        """The provider name users write before the colon."""
+        return self.settings.name
+
+    @abstractmethod
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        """Send ``request`` and return the whole answer."""
+
+    async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
+        """Yield the answer's text as it arrives, then one final :class:`LLMResponse`.
+
+        The default completes the request and yields it as a single chunk.
+        """
+        response = await self.complete(request)
+        yield response.text
+        yield response
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Release vendor clients and their connection pools."""
+
+
+class FileReader(ABC):
+    """Reads the text behind a path or URL for the schemes it was registered for."""
+
+    def __init__(self, settings: ComponentSettings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    async def read(self, location: str, *, encoding: str | None = None) -> str:
+        """Return the text at ``location``; raise FileReadError naming it and the reason."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Release clients or handles."""
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """A feedback provider's verdict: ``decision`` ("approve"/"deny") and why."""
+
+    decision: str
+    provider: str
+    comment: str | None = None
+
+
+class FeedbackProvider(ABC):
+    """Judges content: a person at a terminal, a scripted answer, an LLM judge."""
+
+    def __init__(self, settings: ComponentSettings) -> None:
+        self.settings = settings
+
+    @abstractmethod
+    async def review(self, content: str) -> Feedback:
+        """Return the verdict on ``content``."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
+        """Release anything held."""
+
+
+# --- registration callbacks handed to hooks -----------------------------------------------
+
+SettingTypes = Mapping[str, type | tuple[type, ...]]
+"""Extra settings a component accepts: key -> expected type(s), checked on load."""
+
+LLMProviderFactory = Callable[[ProviderSettings], LLMProvider]
+FileReaderFactory = Callable[[ComponentSettings], FileReader]
+FeedbackProviderFactory = Callable[[ComponentSettings], FeedbackProvider]
+
+T = TypeVar("T")
+
+
+class PerLoop(Generic[T]):
+    """One value per running event loop, made on first use: a vendor client, say.
+
+    A client and its connection pool belong to the loop they were made on, so each
+    loop gets its own, and every call on that loop reuses it.
+    """
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._values: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, T] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def get(self) -> T:
+        """The value for the running loop, made now if this loop has none."""
+        loop = asyncio.get_running_loop()
+        value = self._values.get(loop)
+        if value is None:
+            value = self._values[loop] = self._make()
+        return value
+
+    def pop_current(self) -> T | None:
+        """Forget and return the running loop's value, if it has one."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return None
+        return self._values.pop(loop, None)
+
+    async def aclose(self, close: Callable[[T], Awaitable[Any]]) -> None:
+        """Close the running loop's value with ``close``; values of other loops are dropped."""
+        value = self.pop_current()
+        self._values.clear()
+        if value is not None:
+            await close(value)
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    """The first line of ``text``, cut to ``limit`` characters: for error messages."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+__all__: Sequence[str] = (
+    "ComponentSettings",
+    "Feedback",
+    "FeedbackProvider",
+    "FeedbackProviderFactory",
+    "FileReader",
+    "FileReaderFactory",
+    "LLMProvider",
+    "LLMProviderFactory",
+    "LLMRequest",
+    "LLMResponse",
+    "Message",
+    "PerLoop",
+    "ProviderSettings",
+    "SettingTypes",
+    "Usage",
+)

@@ -1,0 +1,96 @@
+"""pytest fixtures for testing PocketFlow programs (loaded through ``pytest11``).
+
+* ``pocketflow_env`` - a clean configuration: no POCKETFLOW_* or vendor key
+  variables, the working directory an empty ``tmp_path``, fresh runtime.
+* ``llm_script`` - ``llm_script(["first reply", "second"])`` makes
+  ``offline:scripted`` the model and returns the :class:`~pocketflow.offline.Script`.
+* ``feedback_script`` - ``feedback_script("deny", "approve")`` sets the verdicts.
+* ``llm_calls`` - the list of every LLM call record made during the test.
+* ``fake_clock`` - virtual time for retries and limits: nothing really sleeps.
+* ``vendor_http`` - a respx router that also intercepts the vendor SDKs (httpx2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
+from typing import TYPE_CHECKING
+
+import pytest
+
+from pocketflow import testing
+from pocketflow.calls import LLMCallRecord, track_usage
+from pocketflow.offline import Reply, Script
+from pocketflow.runtime import reset_runtime
+
+if TYPE_CHECKING:
+    import respx
+
+_VARIABLES = (
+    "POCKETFLOW_LLM",
+    "POCKETFLOW_FEEDBACK",
+    "POCKETFLOW_CONFIG",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+)
+
+
+@pytest.fixture
+def pocketflow_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[pytest.MonkeyPatch]:
+    """A clean PocketFlow configuration; returns the monkeypatch to set more."""
+    for variable in _VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.chdir(tmp_path_factory.mktemp("pocketflow_cwd"))
+    reset_runtime()
+    yield monkeypatch
+    reset_runtime()
+
+
+@pytest.fixture
+def llm_script(pocketflow_env: pytest.MonkeyPatch) -> Iterator[Callable[..., Script]]:
+    """Script the LLM: ``llm_script(replies, rules=...)`` returns the Script."""
+    with ExitStack() as scripts:
+
+        def start(
+            replies: Sequence[Reply] | Reply = (), *, rules: dict[str, Reply] | None = None
+        ) -> Script:
+            pocketflow_env.setenv("POCKETFLOW_LLM", "offline:scripted")
+            return scripts.enter_context(testing.script_llm(replies, rules=rules))
+
+        yield start
+
+
+@pytest.fixture
+def feedback_script(pocketflow_env: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Script the verdicts: ``feedback_script("deny", "approve")``."""
+
+    def start(*decisions: str) -> None:
+        pocketflow_env.setenv("POCKETFLOW_FEEDBACK", "auto:" + ",".join(decisions or ("approve",)))
+
+    return start
+
+
+@pytest.fixture
+def llm_calls() -> Iterator[list[LLMCallRecord]]:
+    """Every LLM call made during the test, in order."""
+    with track_usage(keep_records=True) as tally:
+        assert tally.records is not None
+        yield tally.records
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[testing.FakeClock]:
+    """Virtual time for the call policy."""
+    with testing.fake_clock() as clock:
+        yield clock
+
+
+@pytest.fixture
+def vendor_http() -> Iterator[respx.MockRouter]:
+    """A respx router that intercepts the vendor SDKs (httpx2) and httpx."""
+    with testing.mock_vendor_http() as router:
+        yield router

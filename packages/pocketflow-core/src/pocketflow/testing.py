@@ -1,0 +1,137 @@
+"""Helpers for tests, ours and users': scripted replies and verdicts, a fake clock,
+and HTTP mocking that reaches the vendor SDKs.
+
+The openai and anthropic SDKs run on httpx2, whose transport is httpcore2; plain
+``respx.mock()`` patches httpcore and so misses them. :func:`mock_vendor_http`
+points respx at httpcore2, so a test mocks vendor HTTP with ordinary respx routes::
+
+    with mock_vendor_http() as http:
+        http.post("https://api.openai.com/v1/chat/completions").respond(json={...})
+
+The pytest fixtures built on these live in :mod:`pocketflow.pytest_plugin` and are
+available in every test once pocketflow-core is installed (``pytest11`` entry point).
+respx is needed only for :func:`mock_vendor_http` (``pip install respx``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from pocketflow import offline, policy
+from pocketflow.offline import Reply, Script
+
+if TYPE_CHECKING:
+    import respx
+
+HTTPCORE2_TARGETS = [
+    "httpcore2._sync.connection.HTTPConnection",
+    "httpcore2._sync.connection_pool.ConnectionPool",
+    "httpcore2._sync.http_proxy.HTTPProxy",
+    "httpcore2._async.connection.AsyncHTTPConnection",
+    "httpcore2._async.connection_pool.AsyncConnectionPool",
+    "httpcore2._async.http_proxy.AsyncHTTPProxy",
+]
+MOCKER_NAME = "httpcore2"
+
+
+def _register_httpcore2_mocker() -> None:
+    """Teach respx the "httpcore2" mocker (once per process)."""
+    from respx.mocks import HTTPCoreMocker, Mocker
+
+    if MOCKER_NAME in Mocker.registry:
+        return
+
+    class HTTPCore2Mocker(HTTPCoreMocker):  # registered by respx on definition
+        name = MOCKER_NAME
+        targets = HTTPCORE2_TARGETS
+
+        @classmethod
+        def from_sync_httpx_response(cls, httpx_response: Any, target: Any, **kwargs: Any) -> Any:
+            import httpcore2
+
+            return httpcore2.Response(
+                status=httpx_response.status_code,
+                headers=httpx_response.headers.raw,
+                content=httpx_response.stream,
+                extensions=httpx_response.extensions,
+            )
+
+
+@contextmanager
+def mock_vendor_http(
+    *, assert_all_called: bool = False, assert_all_mocked: bool = True
+) -> Iterator[respx.MockRouter]:
+    """A respx router that intercepts httpx2 (the vendor SDKs) as well as httpx."""
+    import respx
+    from respx.mocks import HTTPCoreMocker
+
+    _register_httpcore2_mocker()
+    with respx.mock(
+        using=MOCKER_NAME,
+        assert_all_called=assert_all_called,
+        assert_all_mocked=assert_all_mocked,
+    ) as router:
+        HTTPCoreMocker.register(router)  # the same routes answer plain httpx
+        HTTPCoreMocker.start()
+        try:
+            yield router
+        finally:
+            HTTPCoreMocker.unregister(router)
+            HTTPCoreMocker.stop()
+
+
+@contextmanager
+def script_llm(
+    replies: Sequence[Reply] | Reply = (), *, rules: dict[str, Reply] | None = None
+) -> Iterator[Script]:
+    """Make ``offline:scripted`` answer from ``replies`` (in turn) and ``rules``.
+
+    A reply is text, an exception to raise (e.g. ``RateLimitError(...)``) or a
+    function of the request. ``script.requests`` records every request answered.
+    """
+    if isinstance(replies, (str, BaseException)) or callable(replies):
+        replies = [replies]
+    script = Script(replies=list(replies), rules=list((rules or {}).items()))
+    previous = offline.active_script
+    offline.active_script = script
+    try:
+        yield script
+    finally:
+        offline.active_script = previous
+
+
+class FakeClock(policy.Clock):
+    """Virtual time for the call policy: sleeping returns at once and moves time on.
+
+    ``sleeps`` records every wait the policy asked for.
+    """
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self.sleeps: list[float] = []
+
+    def now(self) -> float:
+        """Virtual seconds."""
+        return self.time
+
+    async def sleep(self, seconds: float) -> None:
+        """Record ``seconds`` and advance virtual time by it (not past later wake-ups)."""
+        self.sleeps.append(seconds)
+        wake = self.time + seconds
+        await asyncio.sleep(0)
+        self.time = max(self.time, wake)
+
+
+@contextmanager
+def fake_clock() -> Iterator[FakeClock]:
+    """Run the call policy on a :class:`FakeClock` inside the block."""
+    clock = FakeClock()
+    previous = policy.clock
+    policy.clock = clock
+    try:
+        yield clock
+    finally:
+        policy.clock = previous
