@@ -1,0 +1,101 @@
+"""The ``anthropic`` LLM provider: Claude models through the Messages API.
+
+Non-streamed calls take the SDK's raw-response path and read the JSON themselves
+(no pydantic models are built); streamed calls read the SDK's event stream. Every
+SDK error is raised as the core's normalised error, with the original chained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import anthropic
+import httpx2
+
+from pocketflow.errors import ConfigError
+from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
+from pocketflow_anthropic import DEFAULT_KEY_ENV
+from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client
+from pocketflow_anthropic.errors import CallContext, normalise
+from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, build_params
+from pocketflow_anthropic.replies import StreamedReply, parse_message
+
+REQUEST_ID_HEADER = "request-id"
+
+
+class AnthropicProvider(LLMProvider):
+    """Claude models on ``anthropic.AsyncAnthropic``; see the package README."""
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.default_max_tokens = _default_max_tokens(settings)
+        self.key_variable = settings.api_key_env or DEFAULT_KEY_ENV
+        self._api_key: str | None = None
+        self._clients: PerLoop[anthropic.AsyncAnthropic] = PerLoop(self._new_client)
+
+    def _new_client(self) -> anthropic.AsyncAnthropic:
+        self._api_key = self.settings.api_key(DEFAULT_KEY_ENV)
+        return make_client(self.settings, self._api_key)
+
+    def _context(self, request: LLMRequest) -> CallContext:
+        return CallContext(
+            provider=self.name,
+            model=request.model,
+            key_variable=self.key_variable,
+            base_url=base_url(self.settings) or SDK_DEFAULT_BASE_URL,
+            timeout=self.settings.timeout,
+            secret=self._api_key,
+        )
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        """Send ``request`` to the Messages API and return the whole answer."""
+        client = self._clients.get()
+        params = build_params(request, self.default_max_tokens)
+        try:
+            raw = await client.messages.with_raw_response.create(**params)
+            body = await raw.http_response.aread()
+        except (anthropic.AnthropicError, httpx2.HTTPError) as error:
+            raise normalise(error, self._context(request)) from error
+        return parse_message(
+            body,
+            provider=self.name,
+            model=request.model,
+            request_id=raw.http_response.headers.get(REQUEST_ID_HEADER),
+        )
+
+    async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
+        """Yield the answer's text as it arrives, then one final :class:`LLMResponse`."""
+        client = self._clients.get()
+        params = build_params(request, self.default_max_tokens)
+        try:
+            events = await client.messages.create(**params, stream=True)
+        except anthropic.AnthropicError as error:
+            raise normalise(error, self._context(request)) from error
+        reply = StreamedReply(
+            provider=self.name,
+            model=request.model,
+            request_id=events.response.headers.get(REQUEST_ID_HEADER),
+        )
+        try:
+            async for event in events:
+                text = reply.feed(event)
+                if text:
+                    yield text
+        except (anthropic.AnthropicError, httpx2.HTTPError, ValueError) as error:
+            raise normalise(error, self._context(request)) from error
+        finally:
+            await events.close()
+        yield reply.response()
+
+    async def aclose(self) -> None:
+        """Close this event loop's SDK client and its connection pool."""
+        await self._clients.aclose(lambda client: client.close())
+
+
+def _default_max_tokens(settings: ProviderSettings) -> int:
+    value = settings.extra.get("max_tokens", DEFAULT_MAX_TOKENS)
+    if value <= 0:
+        raise ConfigError(
+            f"[providers.{settings.name}] 'max_tokens' must be greater than 0, not {value!r}."
+        )
+    return int(value)

@@ -1,0 +1,143 @@
+"""Messages API replies as :class:`~pocketflow.providers.LLMResponse`: a whole JSON
+message, or a stream of events gathered by :class:`StreamedReply`.
+
+The text is the concatenation of the ``text`` content blocks (tool calls, thinking
+and other blocks are left out). ``stop_reason`` becomes ``finish_reason`` unchanged
+(``end_turn``, ``max_tokens``, ``stop_sequence``, ...). Usage maps ``input_tokens``,
+``output_tokens``, ``cache_read_input_tokens`` -> ``cache_read_tokens`` and
+``cache_creation_input_tokens`` -> ``cache_write_tokens``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from anthropic.types import (
+    RawContentBlockDeltaEvent,
+    RawMessageDeltaEvent,
+    RawMessageStartEvent,
+    RawMessageStopEvent,
+    RawMessageStreamEvent,
+    TextDelta,
+)
+
+from pocketflow.errors import LLMConnectionError, MalformedResponseError
+from pocketflow.providers import LLMResponse, Usage, first_line
+
+_USAGE_FIELDS = {
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "cache_read_input_tokens": "cache_read_tokens",
+    "cache_creation_input_tokens": "cache_write_tokens",
+}
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def update_usage(usage: Usage, reported: Mapping[str, Any]) -> None:
+    """Copy the token counts ``reported`` (vendor field names) into ``usage``."""
+    for vendor_field, field in _USAGE_FIELDS.items():
+        count = _count(reported.get(vendor_field))
+        if count is not None:
+            setattr(usage, field, count)
+
+
+def parse_message(body: bytes, *, provider: str, model: str, request_id: str | None) -> LLMResponse:
+    """The :class:`LLMResponse` for a Messages API reply ``body`` (JSON bytes).
+
+    Raises MalformedResponseError when the body is not JSON or has no content list.
+    """
+
+    def malformed(reason: str) -> MalformedResponseError:
+        return MalformedResponseError(
+            f"{reason}; expected a Messages API message",
+            provider=provider,
+            model=model,
+            request_id=request_id,
+        )
+
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        shown = first_line(body.decode("utf-8", errors="replace"), 120)
+        raise malformed(f"the reply is not JSON (it starts {shown!r})") from error
+    content = payload.get("content") if isinstance(payload, dict) else None
+    if not isinstance(content, list):
+        raise malformed("the reply has no 'content' list")
+    texts = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "text":
+            text = block.get("text")
+            if not isinstance(text, str):
+                raise malformed("a text content block has no text")
+            texts.append(text)
+    usage = Usage()
+    if isinstance(payload.get("usage"), dict):
+        update_usage(usage, payload["usage"])
+    stop_reason = payload.get("stop_reason")
+    return LLMResponse(
+        text="".join(texts),
+        model=str(payload.get("model") or model),
+        provider=provider,
+        usage=usage,
+        finish_reason=stop_reason if isinstance(stop_reason, str) else None,
+        request_id=request_id,
+    )
+
+
+class StreamedReply:
+    """Gathers a stream's events: ``feed`` each one, then ``response()`` at the end.
+
+    ``message_start`` gives the model and the input tokens, ``content_block_delta``
+    (``text_delta``) the text, ``message_delta`` the stop reason and the output tokens
+    (cumulative), ``message_stop`` the end. Other events (pings, block starts and
+    stops, non-text deltas) carry nothing the response keeps.
+    """
+
+    def __init__(self, *, provider: str, model: str, request_id: str | None) -> None:
+        self.provider = provider
+        self.model = model
+        self.request_id = request_id
+        self.parts: list[str] = []
+        self.usage = Usage()
+        self.stop_reason: str | None = None
+        self.finished = False
+
+    def feed(self, event: RawMessageStreamEvent) -> str | None:
+        """Take in ``event``; return the text it adds, if any."""
+        if isinstance(event, RawContentBlockDeltaEvent):
+            if isinstance(event.delta, TextDelta) and event.delta.text:
+                self.parts.append(event.delta.text)
+                return event.delta.text
+        elif isinstance(event, RawMessageStartEvent):
+            self.model = event.message.model or self.model
+            update_usage(self.usage, event.message.usage.model_dump(exclude_none=True))
+        elif isinstance(event, RawMessageDeltaEvent):
+            self.stop_reason = event.delta.stop_reason or self.stop_reason
+            update_usage(self.usage, event.usage.model_dump(exclude_none=True))
+        elif isinstance(event, RawMessageStopEvent):
+            self.finished = True
+        return None
+
+    def response(self) -> LLMResponse:
+        """The whole answer; raises LLMConnectionError if ``message_stop`` never came."""
+        if not self.finished:
+            raise LLMConnectionError(
+                "the reply stream ended before its message_stop event: the connection "
+                "was cut short",
+                provider=self.provider,
+                model=self.model,
+                request_id=self.request_id,
+            )
+        return LLMResponse(
+            text="".join(self.parts),
+            model=self.model,
+            provider=self.provider,
+            usage=self.usage,
+            finish_reason=self.stop_reason,
+            request_id=self.request_id,
+        )
