@@ -1,0 +1,56 @@
+"""The reader's settings, ``[readers.http]`` in pocketflow.toml, checked once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from pocketflow.errors import ConfigError
+from pocketflow.providers import ComponentSettings
+
+SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
+    "timeout": (int, float),
+    "max_bytes": int,
+    "max_redirects": int,
+    "headers": dict,
+}
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MAX_REDIRECTS = 5
+TABLE = "[readers.http]"
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderOptions:
+    """Checked settings: seconds per read, the body size limit, redirects, extra headers."""
+
+    timeout: float = DEFAULT_TIMEOUT
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_redirects: int = DEFAULT_MAX_REDIRECTS
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: ComponentSettings) -> ReaderOptions:
+        """Check ``settings.options``; raise ConfigError naming the key and the fix."""
+        options = settings.options
+        timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
+        if timeout <= 0:
+            raise ConfigError(f"{TABLE} timeout must be seconds greater than 0, not {timeout:g}.")
+        max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
+        if max_bytes <= 0:
+            raise ConfigError(
+                f"{TABLE} max_bytes must be a number of bytes greater than 0, not {max_bytes}."
+            )
+        max_redirects = options.get("max_redirects", DEFAULT_MAX_REDIRECTS)
+        if max_redirects < 0:
+            raise ConfigError(
+                f"{TABLE} max_redirects must be 0 (never follow) or more, not {max_redirects}."
+            )
+        headers = options.get("headers", {})
+        for name, value in headers.items():
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{TABLE} headers.{name} must be a string, not {type(value).__name__} "
+                    f'{value!r}; e.g. headers = {{ "User-Agent" = "my-app/1.0" }}.'
+                )
+        return cls(timeout, max_bytes, max_redirects, dict(headers))
