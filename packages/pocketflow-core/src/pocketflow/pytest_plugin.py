@@ -1,7 +1,8 @@
 """pytest fixtures for testing PocketFlow programs (loaded through ``pytest11``).
 
-* ``pocketflow_env`` - a clean configuration: no POCKETFLOW_* or vendor key
-  variables, the working directory an empty ``tmp_path``, fresh runtime.
+* ``pocketflow_env`` - a clean configuration: no POCKETFLOW_*, OPENAI_*,
+  AZURE_OPENAI_* or ANTHROPIC_* variables, the working directory an empty temporary
+  folder, a fresh runtime.
 * ``llm_script`` - ``llm_script(["first reply", "second"])`` makes
   ``offline:scripted`` the model and returns the :class:`~pocketflow.offline.Script`.
 * ``feedback_script`` - ``feedback_script("deny", "approve")`` sets the verdicts.
@@ -12,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING
@@ -26,15 +28,8 @@ from pocketflow.runtime import reset_runtime
 if TYPE_CHECKING:
     import respx
 
-_VARIABLES = (
-    "POCKETFLOW_LLM",
-    "POCKETFLOW_FEEDBACK",
-    "POCKETFLOW_CONFIG",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_BASE_URL",
-)
+_CLEARED_PREFIXES = ("POCKETFLOW_", "OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_")
+"""Settings, keys, base URLs and ids that PocketFlow or the vendor SDKs read."""
 
 
 @pytest.fixture
@@ -42,8 +37,8 @@ def pocketflow_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[pytest.MonkeyPatch]:
     """A clean PocketFlow configuration; returns the monkeypatch to set more."""
-    for variable in _VARIABLES:
-        monkeypatch.delenv(variable, raising=False)
+    for variable in [name for name in os.environ if name.startswith(_CLEARED_PREFIXES)]:
+        monkeypatch.delenv(variable)
     monkeypatch.chdir(tmp_path_factory.mktemp("pocketflow_cwd"))
     reset_runtime()
     yield monkeypatch
