@@ -356,9 +356,15 @@ def test_async_flow_runs_nested_sync_and_async_flows() -> None:
     assert shared["log"] == ["sync-inner", "async-inner", "after"]
 
 
-def test_async_flow_run_raises_runtime_error_saying_use_run_async() -> None:
-    with pytest.raises(RuntimeError, match=r"AsyncFlow is async\. Use run_async"):
-        AsyncFlow(start=Log("a")).run({})
+def test_async_flow_run_on_sync_nodes_runs_them_as_pocketflow_did() -> None:
+    shared: dict[str, Any] = {}
+    AsyncFlow(start=Log("a")).run(shared)
+    assert shared["log"] == ["a"]
+
+
+def test_async_flow_run_raises_runtime_error_naming_the_async_node() -> None:
+    with pytest.raises(RuntimeError, match=r"AsyncLog is async\. Use run_async"):
+        AsyncFlow(start=AsyncLog("a")).run({})
 
 
 def test_async_flow_max_steps() -> None:

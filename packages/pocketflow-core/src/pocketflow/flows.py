@@ -13,7 +13,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from pocketflow import observers
-from pocketflow.errors import AsyncRunRequired, InvalidBatch, MaxStepsExceeded, MissingStartNode
+from pocketflow.errors import InvalidBatch, MaxStepsExceeded, MissingStartNode
 from pocketflow.nodes import (
     START,
     AsyncNode,
@@ -157,8 +157,9 @@ class AsyncFlow(Flow, AsyncNode):
         """Return the flow's action: by default ``exec_res``, the last node's action."""
         return exec_res
 
-    def _run(self, shared: Any) -> Any:
-        raise AsyncRunRequired(self)
+    # No sync ``_run`` override: as in PocketFlow 0.0.3, ``async_flow.run(shared)`` runs
+    # the flow synchronously through Flow._run, which works while every node is sync;
+    # the first async node raises AsyncRunRequired naming itself.
 
 
 class AsyncBatchFlow(AsyncFlow, BatchFlow):
