@@ -31,7 +31,6 @@ Example ``pocketflow.toml``::
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +134,8 @@ def load_config(cwd: Path | None = None, environ: Mapping[str, str] | None = Non
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # only when a config file is found
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

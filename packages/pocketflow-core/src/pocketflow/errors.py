@@ -7,8 +7,6 @@ wrapped in the normalised :class:`LLMError` family, with the original chained.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 # --- Engine errors (nodes and flows) -------------------------------------------------
@@ -307,6 +305,9 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    from datetime import UTC, datetime  # a rare form: keep `import pocketflow` light
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

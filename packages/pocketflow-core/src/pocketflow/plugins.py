@@ -11,21 +11,22 @@ these) choose which entry points load; the built-ins are always registered, last
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pluggy
 
 from pocketflow import hookspecs, observers
 from pocketflow.errors import PluginError
 from pocketflow.providers import SettingTypes
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "pocketflow"
 ENV_LOAD = "POCKETFLOW_LOAD_PLUGINS"
@@ -120,6 +121,8 @@ class PluginManager:
         marker = f"{hookspecs.PROJECT}_impl"
         for attribute in dir(module):
             if hasattr(getattr(module, attribute, None), marker) and attribute not in known:
+                import difflib
+
                 close = difflib.get_close_matches(attribute, _hook_names(), n=1)
                 hint = f" Did you mean '{close[0]}'?" if close else ""
                 return f"hook '{attribute}' is not a pocketflow hook.{hint}"
@@ -201,6 +204,8 @@ def _hook_names() -> list[str]:
 
 
 def _entry_points() -> Iterator[EntryPoint]:
+    from importlib.metadata import entry_points  # only when plugins load
+
     yield from entry_points(group=ENTRY_POINT_GROUP)
 
 
