@@ -1,0 +1,275 @@
+"""Throughput of ``call_llm_async`` beside the bare vendor SDKs (issue 10).
+
+The two regimes of issue 10, run against the local vendor server (a separate process,
+see ``vendor_server.py``) through the facade on ``openai:`` and on ``anthropic:``, and
+through the bare SDKs (the client kinds of ``sdk_baseline.py``) in the same run:
+
+- latency-bound: 1,000 calls at concurrency 50, the server answering after 500 ms.
+  The ideal (a client that costs nothing) is 20 waves of 0.5 s = 10 s.
+  ``ratio_to_ideal`` is actual / ideal wall time (as in ``sdk_baseline.py``: 1.0 is
+  ideal, more is slower); ``ideal_over_actual`` is its inverse, the issue's
+  "fraction of ideal" (target: >= 0.9, i.e. at most 1.11x the ideal time).
+- CPU-bound: 2,000 calls at concurrency 200, the server answering after 50 ms; the
+  client's CPU is the limit. Targets: the facade makes >= 0.9x the bare SDK's calls/s
+  and spends <= 1.15x its client CPU per call.
+
+Each measurement runs in a fresh interpreter (so ``peak_rss_mb``, the process's
+``ru_maxrss``, means one client kind), after a warm-up of one wave of calls; the
+CPU-bound regime times 3 runs per measurement. The whole list of client kinds is
+measured ``--rounds`` times, interleaved, and each figure is the best over all runs
+and rounds (least wall time, least CPU: other load on a shared machine only adds).
+
+The facade kinds (``openai-facade``, ``anthropic-facade``) configure the providers
+through a ``pocketflow.toml`` in a temporary directory named by ``POCKETFLOW_CONFIG``,
+with ``max_concurrency`` at least the regime's concurrency so the core's per-provider
+limit (default 64) never queues a call. The anthropic facade passes ``max_tokens=256``
+as the bare anthropic client does.
+
+    uv run python bench/llm_throughput.py                 # both regimes, ~5 minutes
+    uv run python bench/llm_throughput.py --scale 0.1 --rounds 1    # a quick look
+    uv run python bench/llm_throughput.py --regime cpu_bound --clients openai-bare,openai-facade
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sdk_baseline import (
+    ANTHROPIC_MAX_TOKENS,
+    ANTHROPIC_MODEL,
+    CLIENTS,
+    OPENAI_MODEL,
+    REGIMES,
+    CallOne,
+    ClientFactory,
+    Regime,
+    measure_main,
+    prompt_for,
+    run_regime,
+)
+
+THIS_SCRIPT = Path(__file__).resolve()
+VENDORS = ("openai", "anthropic")
+DEFAULT_CLIENTS = ("openai-bare", "openai-facade", "anthropic-bare", "anthropic-facade")
+LATENCY_TARGET = 0.9
+"""Latency-bound: ideal / actual wall time must be at least this."""
+CALLS_PER_S_TARGET = 0.9
+"""CPU-bound: facade calls/s over bare SDK calls/s must be at least this."""
+CPU_TARGET = 1.15
+"""CPU-bound: facade CPU per call over bare SDK CPU per call must be at most this."""
+
+
+def facade_config(base_url: str, concurrency: int) -> str:
+    """A ``pocketflow.toml`` pointing both providers at the server, limits opened up."""
+    limit = max(64, concurrency)
+    return (
+        f'[providers.openai]\nbase_url = "{base_url}/v1"\nmax_concurrency = {limit}\n\n'
+        f'[providers.anthropic]\nbase_url = "{base_url}"\nmax_concurrency = {limit}\n'
+    )
+
+
+def facade_client(vendor: str) -> ClientFactory:
+    """The client kind calling ``pocketflow.call_llm_async`` on ``vendor``."""
+
+    @asynccontextmanager
+    async def factory(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
+        import pocketflow
+        from pocketflow.runtime import reset_runtime
+
+        with tempfile.TemporaryDirectory(prefix="pocketflow-bench-") as folder:
+            config = Path(folder) / "pocketflow.toml"
+            config.write_text(facade_config(base_url, concurrency), encoding="utf-8")
+            os.environ["POCKETFLOW_CONFIG"] = str(config)
+            os.environ["OPENAI_API_KEY"] = "test"
+            os.environ["ANTHROPIC_API_KEY"] = "test"
+            reset_runtime()
+            call_llm_async = pocketflow.call_llm_async
+
+            if vendor == "openai":
+                model = f"openai:{OPENAI_MODEL}"
+
+                async def call_one(index: int) -> str:
+                    return await call_llm_async(prompt_for(index), model=model)
+
+            else:
+                model = f"anthropic:{ANTHROPIC_MODEL}"
+
+                async def call_one(index: int) -> str:
+                    return await call_llm_async(
+                        prompt_for(index), model=model, max_tokens=ANTHROPIC_MAX_TOKENS
+                    )
+
+            try:
+                yield call_one
+            finally:
+                await pocketflow.aclose()
+
+    return factory
+
+
+ALL_CLIENTS: dict[str, ClientFactory] = {
+    **CLIENTS,
+    "openai-facade": facade_client("openai"),
+    "anthropic-facade": facade_client("anthropic"),
+}
+"""sdk_baseline's client kinds plus the two facade kinds."""
+
+
+def merge_rounds(rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """One client's reports from several rounds as one: best timings, worst memory."""
+    best_wall = min(rounds, key=lambda r: r["wall_s"])
+    return {
+        "rounds": len(rounds),
+        "runs": sum(r["runs"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "wrong_replies": sum(r["wrong_replies"] for r in rounds),
+        "first_error": next((r["first_error"] for r in rounds if r["first_error"]), None),
+        "all_calls_once": all(r["all_calls_once"] for r in rounds),
+        "wall_s": best_wall["wall_s"],
+        "ratio_to_ideal": best_wall["ratio_to_ideal"],
+        "ideal_over_actual": round(1.0 / best_wall["ratio_to_ideal"], 3),
+        "calls_per_s": max(r["calls_per_s"] for r in rounds),
+        "cpu_ms_per_call": min(r["cpu_ms_per_call"] for r in rounds),
+        "calls_per_s_runs": [x for r in rounds for x in r["calls_per_s_runs"]],
+        "cpu_ms_per_call_runs": [x for r in rounds for x in r["cpu_ms_per_call_runs"]],
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in rounds),
+        "server_cpu_ms_per_request": min(r["server_cpu_ms_per_request"] for r in rounds),
+        "server_max_in_flight": max(r["server_max_in_flight"] for r in rounds),
+    }
+
+
+def run_rounds(regime: Regime, clients: Sequence[str], rounds: int) -> dict[str, Any]:
+    """Measure every client under ``regime`` ``rounds`` times, interleaved; merge."""
+    reports: dict[str, list[dict[str, Any]]] = {client: [] for client in clients}
+    summary: dict[str, Any] = {}
+    for _ in range(rounds):
+        summary = run_regime(regime, clients, script=THIS_SCRIPT)
+        for client, report in summary["results"].items():
+            reports[client].append(report)
+    summary["rounds"] = rounds
+    summary["results"] = {client: merge_rounds(runs) for client, runs in reports.items()}
+    return summary
+
+
+def _ratio(numerator: float, denominator: float) -> float | None:
+    return round(numerator / denominator, 3) if denominator else None
+
+
+def verdicts(regimes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The issue's targets, checked against the figures measured (facade vs bare SDK)."""
+    found: dict[str, Any] = {}
+    latency = regimes.get("latency_bound", {}).get("results", {})
+    cpu = regimes.get("cpu_bound", {}).get("results", {})
+    for vendor in VENDORS:
+        facade, bare = f"{vendor}-facade", f"{vendor}-bare"
+        checks: dict[str, Any] = {}
+        if facade in latency:
+            fraction = latency[facade]["ideal_over_actual"]
+            checks["latency_bound"] = {
+                "ideal_over_actual": fraction,
+                "ratio_to_ideal": latency[facade]["ratio_to_ideal"],
+                "bare_ideal_over_actual": latency.get(bare, {}).get("ideal_over_actual"),
+                "target": f">= {LATENCY_TARGET}",
+                "met": fraction >= LATENCY_TARGET,
+            }
+        if facade in cpu and bare in cpu:
+            speed = _ratio(cpu[facade]["calls_per_s"], cpu[bare]["calls_per_s"])
+            cost = _ratio(cpu[facade]["cpu_ms_per_call"], cpu[bare]["cpu_ms_per_call"])
+            checks["cpu_bound"] = {
+                "calls_per_s_vs_bare": speed,
+                "calls_per_s_target": f">= {CALLS_PER_S_TARGET}",
+                "calls_per_s_met": speed is not None and speed >= CALLS_PER_S_TARGET,
+                "cpu_per_call_vs_bare": cost,
+                "cpu_per_call_target": f"<= {CPU_TARGET}",
+                "cpu_per_call_met": cost is not None and cost <= CPU_TARGET,
+                "peak_rss_vs_bare": _ratio(cpu[facade]["peak_rss_mb"], cpu[bare]["peak_rss_mb"]),
+            }
+        if checks:
+            found[vendor] = checks
+    return found
+
+
+def _version(distribution: str) -> str | None:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def run_main(argv: Sequence[str]) -> None:
+    """Run the regimes and print one JSON line."""
+    parser = argparse.ArgumentParser(description="call_llm_async throughput vs bare SDKs.")
+    parser.add_argument(
+        "--regime", action="append", choices=sorted(REGIMES), help="default: all (repeatable)"
+    )
+    parser.add_argument(
+        "--clients",
+        default=",".join(DEFAULT_CLIENTS),
+        help=f"comma-separated kinds, from {', '.join(ALL_CLIENTS)}",
+    )
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply the call counts (quick runs)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="measure every client this many times, interleaved"
+    )
+    args = parser.parse_args(argv)
+    clients = [name for name in args.clients.split(",") if name]
+    unknown = sorted(set(clients) - set(ALL_CLIENTS))
+    if unknown:
+        parser.error(f"unknown clients {unknown}; choose from {sorted(ALL_CLIENTS)}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    regimes: dict[str, Any] = {}
+    for name in args.regime or list(REGIMES):
+        regime = REGIMES[name]
+        calls = max(regime.concurrency, round(regime.calls * args.scale))
+        scaled = Regime(name, calls, regime.concurrency, regime.latency, regime.repeat)
+        regimes[name] = run_rounds(scaled, clients, args.rounds)
+    distributions = (
+        "pocketflow-core",
+        "pocketflow-openai",
+        "pocketflow-anthropic",
+        "openai",
+        "anthropic",
+        "httpx2",
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "llm_throughput",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "scale": args.scale,
+                "versions": {d: _version(d) for d in distributions},
+                "regimes": regimes,
+                "targets": verdicts(regimes),
+            }
+        ),
+        flush=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``llm_throughput.py [run options]`` or ``llm_throughput.py measure ...``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "measure":
+        measure_main(args[1:], ALL_CLIENTS)
+    else:
+        run_main(args)
+
+
+if __name__ == "__main__":
+    main()
