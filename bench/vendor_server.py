@@ -162,6 +162,8 @@ class ServerStats:
     """Complete successful (200, well-formed) replies written."""
     connections: int = 0
     """TCP connections accepted."""
+    open_connections: int = 0
+    """TCP connections open now (accepted and not yet closed)."""
     in_flight: int = 0
     max_in_flight: int = 0
     by_path: Counter[str] = field(default_factory=Counter)
@@ -180,6 +182,7 @@ class ServerStats:
             "requests": self.requests,
             "replies_ok": self.replies_ok,
             "connections": self.connections,
+            "open_connections": self.open_connections,
             "in_flight": self.in_flight,
             "max_in_flight": self.max_in_flight,
             "by_path": dict(self.by_path),
@@ -453,8 +456,10 @@ class VendorServer:
 
     def reset(self) -> None:
         """Zero the counters and restart the seeded fault draw."""
-        in_flight = self.stats.in_flight
-        self.stats = ServerStats(in_flight=in_flight, max_in_flight=in_flight)
+        in_flight, still_open = self.stats.in_flight, self.stats.open_connections
+        self.stats = ServerStats(
+            in_flight=in_flight, max_in_flight=in_flight, open_connections=still_open
+        )
         self._rng = random.Random(self._faults.seed)
 
     async def start(self) -> None:
@@ -500,6 +505,7 @@ class VendorServer:
         if task is not None:
             self._tasks.add(task)
         self.stats.connections += 1
+        self.stats.open_connections += 1
         try:
             while True:
                 try:
@@ -524,6 +530,7 @@ class VendorServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
+            self.stats.open_connections -= 1
 
     async def _send(
         self,

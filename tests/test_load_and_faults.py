@@ -126,11 +126,6 @@ def is_server_handler(task: asyncio.Task[Any]) -> bool:
     return getattr(task.get_coro(), "__qualname__", None) == SERVER_HANDLER
 
 
-def server_connections() -> int:
-    """Connections the in-process server holds open (its per-connection handler tasks)."""
-    return sum(1 for task in asyncio.all_tasks() if is_server_handler(task))
-
-
 def other_tasks() -> set[asyncio.Task[Any]]:
     """Unfinished tasks besides this one and the server's connection handlers."""
     current = asyncio.current_task()
@@ -277,9 +272,9 @@ def test_a_cancelled_parallel_batch_leaves_no_task_no_slot_and_no_connection(
                     )
                 )
             found["again"] = again
-            found["open_before_aclose"] = server_connections()
+            found["open_before_aclose"] = server.stats.open_connections
             await pocketflow.aclose()
-            found["closed"] = await eventually(lambda: server_connections() == 0)
+            found["closed"] = await eventually(lambda: server.stats.open_connections == 0)
             found["left_at_end"] = other_tasks()
             return found
 
