@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
 from pocketflow.plugins import PluginManager, get_plugin_manager
-from pocketflow.runtime import current_runtime
+from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 
 
 def _key_state(variable: str | None) -> str:
@@ -84,7 +84,8 @@ def show_config(config: Config) -> list[str]:
     lines = [f"Config file: {config.path or 'none found (searched from the working directory up)'}"]
     lines.append(f"  {ENV_CONFIG}={os.environ.get(ENV_CONFIG, '(unset)')}")
     lines.append(f"llm = {config.llm!r}    [{config.source_of('llm')}]")
-    lines.append(f"feedback = {config.feedback!r}    [{config.source_of('feedback')}]")
+    feedback = repr(config.feedback) if config.feedback else f"unset: {DEFAULT_FEEDBACK} is used"
+    lines.append(f"feedback = {feedback}    [{config.source_of('feedback')}]")
     lines.append(f"fallbacks = {list(config.fallbacks)!r}    [{config.source_of('fallbacks')}]")
     for alias, target in sorted(config.aliases.items()):
         lines.append(f"aliases.{alias} = {target!r}")
