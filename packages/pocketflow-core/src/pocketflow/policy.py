@@ -164,10 +164,7 @@ async def call_with_policy(
     deadline: float | None = None
     last: LLMError | None = None
     while True:
-        attempts.limit_wait += await limiter.acquire()
-        attempts.tries += 1
-        if deadline is None:
-            deadline = clock.now() + policy.timeout
+        deadline = await _take_slot(limiter, policy, attempts, deadline)
         try:
             async with asyncio.timeout(_remaining(deadline, policy, last)):
                 return await attempt()
@@ -195,10 +192,7 @@ async def stream_with_policy(
     deadline: float | None = None
     last: LLMError | None = None
     while True:
-        attempts.limit_wait += await limiter.acquire()
-        attempts.tries += 1
-        if deadline is None:
-            deadline = clock.now() + policy.timeout
+        deadline = await _take_slot(limiter, policy, attempts, deadline)
         started = False
         stream = open_stream()
         try:
@@ -222,6 +216,15 @@ async def stream_with_policy(
             if aclose is not None:
                 await aclose()
         await _wait_before_retry(last, policy, attempts.tries - 1, deadline)
+
+
+async def _take_slot(
+    limiter: ProviderLimiter, policy: RetryPolicy, attempts: Attempts, deadline: float | None
+) -> float:
+    """Wait for a slot for the next try; return the call's deadline (set on the first)."""
+    attempts.limit_wait += await limiter.acquire()
+    attempts.tries += 1
+    return clock.now() + policy.timeout if deadline is None else deadline
 
 
 def _remaining(deadline: float, policy: RetryPolicy, last: LLMError | None) -> float:
