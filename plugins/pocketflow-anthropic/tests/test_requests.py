@@ -233,3 +233,50 @@ def test_base_url_comes_from_anthropic_base_url(
     run(complete_async("Hi"))
 
     assert route.call_count == 1
+
+
+def test_workspace_id_and_extra_headers_are_sent_as_headers(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    messages_api.respond(json=message_json())
+
+    run(complete_async("Hi", workspace_id="wrkspc_1", extra_headers={"anthropic-beta": "b-1"}))
+
+    headers = messages_api.calls.last.request.headers
+    assert (headers["anthropic-workspace-id"], headers["anthropic-beta"]) == ("wrkspc_1", "b-1")
+    assert "workspace_id" not in sent_body(messages_api)
+
+
+def test_extra_body_is_merged_over_the_mapped_body(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    messages_api.respond(json=message_json())
+
+    run(complete_async("Hi", temperature=0.2, extra_body={"temperature": 0.7, "top_p": 0.9}))
+
+    body = sent_body(messages_api)
+    assert (body["temperature"], body["top_p"]) == (0.7, 0.9)
+
+
+def test_extra_query_is_sent_in_the_url(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    messages_api.respond(json=message_json())
+
+    run(complete_async("Hi", extra_query={"beta": "true"}))
+
+    assert messages_api.calls.last.request.url.params["beta"] == "true"
+
+
+def test_a_deprecated_model_gives_the_sdks_deprecation_warning(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    from anthropic._data import DEPRECATED_MODELS
+
+    if not DEPRECATED_MODELS:
+        pytest.skip("the installed SDK lists no deprecated model")
+    model = next(iter(DEPRECATED_MODELS))
+    messages_api.respond(json=message_json())
+
+    with pytest.warns(DeprecationWarning, match=f"The model '{model}' is deprecated"):
+        run(complete_async("Hi", model=f"anthropic:{model}"))

@@ -13,7 +13,12 @@ import respx
 from anthropic_fakes import Runner, error_json, sse
 
 from pocketflow import stream_llm_async
-from pocketflow.errors import LLMConnectionError, LLMTimeoutError, OverloadedError
+from pocketflow.errors import (
+    LLMConnectionError,
+    LLMTimeoutError,
+    MalformedResponseError,
+    OverloadedError,
+)
 from pocketflow.testing import FakeClock
 
 MESSAGE_START = {
@@ -169,3 +174,34 @@ def test_a_read_timeout_mid_stream_is_a_timeout_error(
     with pytest.raises(LLMTimeoutError, match=r"no reply from https://api\.anthropic\.com"):
         run(read())
     assert seen == ["Partial"]
+
+
+def test_non_text_deltas_are_left_out(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    thinking = {
+        "type": "content_block_delta",
+        "index": 0,
+        "delta": {"type": "thinking_delta", "thinking": "Let me see."},
+    }
+    messages_api.respond(
+        content=sse(MESSAGE_START, thinking, text_delta("Yes."), MESSAGE_DELTA, MESSAGE_STOP),
+        headers=SSE_HEADERS,
+    )
+    stream = stream_llm_async("Hi")
+
+    chunks = run(collect(stream))
+
+    assert chunks == ["Yes."]
+    assert stream.response is not None
+    assert stream.response.text == "Yes."
+
+
+def test_an_event_that_is_not_json_is_a_malformed_reply(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    broken = b"event: content_block_delta\ndata: {not json\n\n"
+    messages_api.respond(content=sse(MESSAGE_START) + broken, headers=SSE_HEADERS)
+
+    with pytest.raises(MalformedResponseError, match="does not match the Messages API"):
+        run(collect(stream_llm_async("Hi", max_retries=0)))

@@ -1,4 +1,5 @@
-"""An :class:`~pocketflow.providers.LLMRequest` as Messages API parameters.
+"""An :class:`~pocketflow.providers.LLMRequest` as a Messages API request: the JSON
+body, and the SDK request options (headers, query, timeout) for ``client.post``.
 
 What is mapped, and how:
 
@@ -14,22 +15,24 @@ What is mapped, and how:
   configured default (``max_tokens`` under ``[providers.anthropic]``), else
   :data:`DEFAULT_MAX_TOKENS`. The API requires it.
 * ``stop`` -> ``stop_sequences``.
-* ``temperature`` -> ``temperature`` in the body. anthropic 2.14 no longer declares it
-  as a parameter of ``messages.create``, so it goes through ``extra_body``; it is sent
-  only when the caller sets it.
+* ``temperature`` -> ``temperature``, sent only when the caller sets it.
 * ``seed`` is not supported by the Messages API and is ignored.
-* ``options`` (any other keyword given to the facade) are passed through unchanged:
-  the ones ``messages.create`` declares (``metadata``, ``tools``, ``thinking``,
-  ``extra_headers``, a ``system`` given as blocks, ...) as keyword arguments,
-  overriding the mapped values; any other key is added to the JSON body.
+* ``options`` (any other keyword given to the facade) are passed through as
+  ``messages.create`` would take them: ``extra_headers``, ``extra_query``,
+  ``extra_body`` and ``timeout`` as request options; ``user_profile_id`` and
+  ``workspace_id`` as the headers ``messages.create`` sends them in; every other key
+  (``metadata``, ``tools``, ``thinking``, ``top_k``, a ``system`` given as blocks,
+  ...) into the JSON body, overriding the mapped values. ``extra_body`` is merged
+  over the body last, as the SDK does.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
+
+import anthropic
 
 from pocketflow.providers import LLMRequest, Message
 
@@ -42,17 +45,22 @@ OPENING_USER_TURN = "."
 MERGE_SEPARATOR = "\n\n"
 """What joins the texts of consecutive messages of the same role."""
 
+HEADER_PARAMETERS = {
+    "user_profile_id": "anthropic-user-profile-id",
+    "workspace_id": "anthropic-workspace-id",
+}
+"""Parameters of ``messages.create`` that it sends as headers, not in the body."""
+
 # Chosen by the provider, never by options: it decides whether to stream.
 _RESERVED = frozenset({"stream"})
 
 
-@functools.cache
-def _declared_parameters() -> frozenset[str]:
-    """The keyword parameters of ``AsyncMessages.create`` in the installed SDK."""
-    from anthropic.resources.messages import AsyncMessages
+@dataclass(slots=True)
+class MessagesCall:
+    """What ``client.post("/v1/messages", ...)`` is given for one request."""
 
-    signature = inspect.signature(AsyncMessages.create)
-    return frozenset(name for name in signature.parameters if name != "self")
+    body: dict[str, Any]
+    options: anthropic.RequestOptions = field(default_factory=lambda: anthropic.RequestOptions())
 
 
 def merge_turns(messages: Iterable[Message]) -> list[dict[str, str]]:
@@ -68,40 +76,51 @@ def merge_turns(messages: Iterable[Message]) -> list[dict[str, str]]:
     return turns
 
 
-def build_params(request: LLMRequest, default_max_tokens: int) -> dict[str, Any]:
-    """Keyword arguments for ``client.messages.create`` that carry ``request``."""
-    params: dict[str, Any] = {
+def build_call(request: LLMRequest, default_max_tokens: int, *, stream: bool) -> MessagesCall:
+    """The body and request options that carry ``request`` (streamed or not)."""
+    body: dict[str, Any] = {
         "model": request.model,
         "max_tokens": request.max_tokens if request.max_tokens is not None else default_max_tokens,
         "messages": merge_turns(request.messages),
     }
     if request.system:
-        params["system"] = request.system
+        body["system"] = request.system
     if request.stop:
-        params["stop_sequences"] = list(request.stop)
-    extra_body: dict[str, Any] = {}
+        body["stop_sequences"] = list(request.stop)
     if request.temperature is not None:
-        extra_body["temperature"] = request.temperature
-    _add_options(params, extra_body, request.options)
-    if extra_body:
-        params["extra_body"] = extra_body
-    return params
+        body["temperature"] = request.temperature
+    if stream:
+        body["stream"] = True
+    call = MessagesCall(body)
+    if request.options:
+        _add_options(call, request.options)
+    return call
 
 
-def _add_options(
-    params: dict[str, Any], extra_body: dict[str, Any], options: Mapping[str, Any]
-) -> None:
+def _add_options(call: MessagesCall, options: Mapping[str, Any]) -> None:
     reserved = _RESERVED.intersection(options)
     if reserved:
         raise ValueError(
             f"The option {sorted(reserved)[0]!r} cannot be passed to the anthropic provider: "
             "call stream_llm_async(...) to stream, complete_async(...) not to."
         )
-    declared = _declared_parameters()
+    headers: dict[str, Any] = {}
+    extra_headers: Mapping[str, Any] | None = None
     for key, value in options.items():
-        if key == "extra_body":
-            extra_body.update(value or {})
-        elif key in declared:
-            params[key] = value
+        if key in HEADER_PARAMETERS:
+            headers[HEADER_PARAMETERS[key]] = value
+        elif key == "extra_headers":
+            extra_headers = value
+        elif key == "extra_query":
+            if value is not None:
+                call.options["params"] = value
+        elif key == "extra_body":
+            if value is not None:
+                call.options["extra_json"] = value
+        elif key == "timeout":
+            call.options["timeout"] = value
         else:
-            extra_body[key] = value
+            call.body[key] = value
+    headers.update(extra_headers or {})
+    if headers:
+        call.options["headers"] = headers

@@ -1,8 +1,13 @@
 """The ``anthropic`` LLM provider: Claude models through the Messages API.
 
-Non-streamed calls take the SDK's raw-response path and read the JSON themselves
-(no pydantic models are built); streamed calls read the SDK's event stream. Every
-SDK error is raised as the core's normalised error, with the original chained.
+Calls go through the SDK's request machinery (auth and ``anthropic-version``
+headers, status errors) by its low-level ``client.post("/v1/messages", ...)``: the
+body is sent as :mod:`pocketflow_anthropic.params` builds it, skipping what
+``messages.create`` adds per call (its wrapper, its OpenTelemetry span attributes);
+a reply is read as the raw ``httpx2.Response`` and its JSON parsed directly, and a
+stream is decoded by the SDK's SSE reader into plain dicts, so no pydantic models are
+built. Every SDK error is raised as the core's normalised error, with the original
+chained.
 """
 
 from __future__ import annotations
@@ -17,10 +22,16 @@ from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, 
 from pocketflow_anthropic import DEFAULT_KEY_ENV
 from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client
 from pocketflow_anthropic.errors import CallContext, normalise
-from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, build_params
+from pocketflow_anthropic.model_warnings import warn_about_model
+from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, build_call
 from pocketflow_anthropic.replies import StreamedReply, parse_message
 
 REQUEST_ID_HEADER = "request-id"
+MESSAGES_PATH = "/v1/messages"
+
+EventStream = anthropic.AsyncStream[object]
+"""The SDK's SSE stream, yielding each event's JSON as a plain dict (``error`` events
+raise, ``ping`` events are skipped)."""
 
 
 class AnthropicProvider(LLMProvider):
@@ -50,25 +61,35 @@ class AnthropicProvider(LLMProvider):
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Send ``request`` to the Messages API and return the whole answer."""
         client = self._clients.get()
-        params = build_params(request, self.default_max_tokens)
+        call = build_call(request, self.default_max_tokens, stream=False)
+        warn_about_model(call.body)
         try:
-            raw = await client.messages.with_raw_response.create(**params)
-            body = await raw.http_response.aread()
+            reply = await client.post(
+                MESSAGES_PATH, body=call.body, cast_to=httpx2.Response, options=call.options
+            )
         except (anthropic.AnthropicError, httpx2.HTTPError) as error:
             raise normalise(error, self._context(request)) from error
         return parse_message(
-            body,
+            reply.content,
             provider=self.name,
             model=request.model,
-            request_id=raw.http_response.headers.get(REQUEST_ID_HEADER),
+            request_id=reply.headers.get(REQUEST_ID_HEADER),
         )
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
         """Yield the answer's text as it arrives, then one final :class:`LLMResponse`."""
         client = self._clients.get()
-        params = build_params(request, self.default_max_tokens)
+        call = build_call(request, self.default_max_tokens, stream=True)
+        warn_about_model(call.body)
         try:
-            events = await client.messages.create(**params, stream=True)
+            events = await client.post(
+                MESSAGES_PATH,
+                body=call.body,
+                cast_to=object,
+                options=call.options,
+                stream=True,
+                stream_cls=EventStream,
+            )
         except anthropic.AnthropicError as error:
             raise normalise(error, self._context(request)) from error
         reply = StreamedReply(

@@ -14,15 +14,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from anthropic.types import (
-    RawContentBlockDeltaEvent,
-    RawMessageDeltaEvent,
-    RawMessageStartEvent,
-    RawMessageStopEvent,
-    RawMessageStreamEvent,
-    TextDelta,
-)
-
 from pocketflow.errors import LLMConnectionError, MalformedResponseError
 from pocketflow.providers import LLMResponse, Usage, first_line
 
@@ -107,21 +98,41 @@ class StreamedReply:
         self.stop_reason: str | None = None
         self.finished = False
 
-    def feed(self, event: RawMessageStreamEvent) -> str | None:
-        """Take in ``event``; return the text it adds, if any."""
-        if isinstance(event, RawContentBlockDeltaEvent):
-            if isinstance(event.delta, TextDelta) and event.delta.text:
-                self.parts.append(event.delta.text)
-                return event.delta.text
-        elif isinstance(event, RawMessageStartEvent):
-            self.model = event.message.model or self.model
-            update_usage(self.usage, event.message.usage.model_dump(exclude_none=True))
-        elif isinstance(event, RawMessageDeltaEvent):
-            self.stop_reason = event.delta.stop_reason or self.stop_reason
-            update_usage(self.usage, event.usage.model_dump(exclude_none=True))
-        elif isinstance(event, RawMessageStopEvent):
+    def feed(self, event: object) -> str | None:
+        """Take in ``event`` (its JSON, as a dict); return the text it adds, if any.
+
+        Parts of an event that do not have the documented shape are ignored.
+        """
+        if not isinstance(event, dict):
+            return None
+        kind = event.get("type")
+        if kind == "content_block_delta":
+            delta = event.get("delta")
+            if isinstance(delta, dict) and delta.get("type") == "text_delta":
+                text = delta.get("text")
+                if isinstance(text, str) and text:
+                    self.parts.append(text)
+                    return text
+        elif kind == "message_start":
+            message = event.get("message")
+            if isinstance(message, dict):
+                model = message.get("model")
+                if isinstance(model, str) and model:
+                    self.model = model
+                self._add_usage(message.get("usage"))
+        elif kind == "message_delta":
+            delta = event.get("delta")
+            stop_reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+            if isinstance(stop_reason, str) and stop_reason:
+                self.stop_reason = stop_reason
+            self._add_usage(event.get("usage"))
+        elif kind == "message_stop":
             self.finished = True
         return None
+
+    def _add_usage(self, reported: object) -> None:
+        if isinstance(reported, dict):
+            update_usage(self.usage, reported)
 
     def response(self) -> LLMResponse:
         """The whole answer; raises LLMConnectionError if ``message_stop`` never came."""
