@@ -87,17 +87,35 @@ def _user_messages(index: int) -> list[dict[str, str]]:
     return [{"role": "user", "content": prompt_for(index)}]
 
 
-@asynccontextmanager
-async def openai_bare(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
-    """``AsyncOpenAI.chat.completions.create``, reply from the pydantic model."""
+def openai_client(base_url: str, concurrency: int) -> Any:
+    """A bare ``AsyncOpenAI`` on a pool of ``concurrency`` connections, no retries."""
     import openai
 
-    client = openai.AsyncOpenAI(
+    return openai.AsyncOpenAI(
         base_url=base_url + "/v1",
         api_key="test",
         max_retries=0,
         http_client=pooled_http_client(concurrency),
     )
+
+
+def anthropic_client(base_url: str, concurrency: int) -> Any:
+    """A bare ``AsyncAnthropic`` on a pool of ``concurrency`` connections, no retries."""
+    import anthropic
+
+    return anthropic.AsyncAnthropic(
+        base_url=base_url,
+        api_key="test",
+        max_retries=0,
+        http_client=pooled_http_client(concurrency),
+    )
+
+
+@asynccontextmanager
+async def openai_bare(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
+    """``AsyncOpenAI.chat.completions.create``, reply from the pydantic model."""
+
+    client = openai_client(base_url, concurrency)
 
     async def call_one(index: int) -> str:
         completion = await client.chat.completions.create(
@@ -114,14 +132,8 @@ async def openai_bare(base_url: str, concurrency: int) -> AsyncIterator[CallOne]
 @asynccontextmanager
 async def openai_raw(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
     """``with_raw_response.create``; reply from ``http_response.json()``, no model built."""
-    import openai
 
-    client = openai.AsyncOpenAI(
-        base_url=base_url + "/v1",
-        api_key="test",
-        max_retries=0,
-        http_client=pooled_http_client(concurrency),
-    )
+    client = openai_client(base_url, concurrency)
 
     async def call_one(index: int) -> str:
         raw = await client.chat.completions.with_raw_response.create(
@@ -158,14 +170,8 @@ async def openai_httpx2(base_url: str, concurrency: int) -> AsyncIterator[CallOn
 @asynccontextmanager
 async def anthropic_bare(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
     """``AsyncAnthropic.messages.create``, reply from the pydantic model."""
-    import anthropic
 
-    client = anthropic.AsyncAnthropic(
-        base_url=base_url,
-        api_key="test",
-        max_retries=0,
-        http_client=pooled_http_client(concurrency),
-    )
+    client = anthropic_client(base_url, concurrency)
 
     async def call_one(index: int) -> str:
         message = await client.messages.create(
@@ -185,14 +191,8 @@ async def anthropic_bare(base_url: str, concurrency: int) -> AsyncIterator[CallO
 @asynccontextmanager
 async def anthropic_raw(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
     """``with_raw_response.create``; reply from ``http_response.json()``, no model built."""
-    import anthropic
 
-    client = anthropic.AsyncAnthropic(
-        base_url=base_url,
-        api_key="test",
-        max_retries=0,
-        http_client=pooled_http_client(concurrency),
-    )
+    client = anthropic_client(base_url, concurrency)
 
     async def call_one(index: int) -> str:
         raw = await client.messages.with_raw_response.create(
