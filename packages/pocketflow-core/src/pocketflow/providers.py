@@ -13,6 +13,7 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 # --- LLM requests and responses ------------------------------------------------------------
@@ -127,12 +128,15 @@ class ComponentSettings:
     """Settings of a file reader or feedback provider: its name, argument and options.
 
     ``argument`` is what follows the colon in ``auto:deny``; ``options`` holds the
-    keys of its config table, type-checked against what it declared at registration.
+    keys of its config table, type-checked against what it declared at registration;
+    ``config_path`` is the config file they came from (None: no file), for resolving
+    relative paths and naming the file in errors.
     """
 
     name: str
     argument: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    config_path: Path | None = None
 
 
 # --- the three provider bases ---------------------------------------------------------------

@@ -11,7 +11,7 @@ import codecs
 import os
 from dataclasses import dataclass
 
-from pocketflow.errors import ConfigError, PocketFlowError
+from pocketflow.errors import ConfigError
 from pocketflow.providers import ComponentSettings
 
 SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -56,16 +56,6 @@ class ReaderOptions:
         if root is not None:
             if not root:
                 raise ConfigError(f'{TABLE} root must name a folder, e.g. root = "docs".')
-            root = os.path.realpath(os.path.join(config_folder(), os.path.expanduser(root)))
+            folder = settings.config_path.resolve().parent if settings.config_path else os.getcwd()
+            root = os.path.realpath(os.path.join(folder, os.path.expanduser(root)))
         return cls(encoding=encoding, max_bytes=max_bytes, root=root)
-
-
-def config_folder() -> str:
-    """The folder holding the config file in effect, else the working directory."""
-    from pocketflow.runtime import current_runtime
-
-    try:
-        path = current_runtime().config.path
-    except PocketFlowError:
-        path = None
-    return str(path.resolve().parent) if path is not None else os.getcwd()
