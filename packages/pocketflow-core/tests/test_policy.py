@@ -129,14 +129,14 @@ def test_deadline_ends_a_slow_stream(
     async def dripping(self: OfflineLLM, request: LLMRequest) -> AsyncIterator[str]:
         for word in ["one", " two", " three"]:
             yield word
-            await asyncio.sleep(0.04)
+            await asyncio.sleep(0.2)
 
     llm_script(["unused"])
     monkeypatch.setattr(OfflineLLM, "stream", dripping)
     received: list[str] = []
 
     async def consume() -> None:
-        async for chunk in stream_llm_async("hi", timeout=0.06):
+        async for chunk in stream_llm_async("hi", timeout=0.3):
             received.append(chunk)
 
     with pytest.raises(DeadlineExceededError):
