@@ -107,14 +107,14 @@ def _finish(
     requested: str,
     response: LLMResponse | None,
     error: BaseException | None,
-    started: float,
+    duration: float,
     attempts: policy.Attempts,
 ) -> None:
     record = LLMCallRecord(
         model=requested,
         response=response,
         error=error,
-        duration=policy.clock.now() - started,
+        duration=duration,
         attempts=attempts.tries,
         limit_wait=attempts.limit_wait,
     )
@@ -169,10 +169,10 @@ async def complete_async(
                 continue
             response.latency = policy.clock.now() - started
             response.attempts = attempts.tries
-            _finish(runtime, candidates[0], response, None, started, attempts)
+            _finish(runtime, candidates[0], response, None, response.latency, attempts)
             return response
     except BaseException as error:
-        _finish(runtime, candidates[0], None, error, started, attempts)
+        _finish(runtime, candidates[0], None, error, policy.clock.now() - started, attempts)
         raise
     raise AssertionError("unreachable: the last candidate returns or raises")
 
@@ -278,13 +278,12 @@ async def _stream(
                 response.latency = policy.clock.now() - started
                 response.attempts = attempts.tries
             yield item
-    except LLMError as error:
-        _finish(runtime, ref.requested, None, error, started, attempts)
-        raise _label(error, ref) from error.__cause__
     except BaseException as error:
-        _finish(runtime, ref.requested, None, error, started, attempts)
+        _finish(runtime, ref.requested, None, error, policy.clock.now() - started, attempts)
+        if isinstance(error, LLMError):
+            raise _label(error, ref) from error.__cause__
         raise
-    _finish(runtime, ref.requested, response, None, started, attempts)
+    _finish(runtime, ref.requested, response, None, policy.clock.now() - started, attempts)
 
 
 def call_llm(prompt: Prompt, **kwargs: Any) -> str:

@@ -87,6 +87,9 @@ class ProviderLimiter:
 
     async def acquire(self) -> float:
         """Wait for a slot (and the rate limit); return the seconds spent waiting."""
+        if not self.interval and self.in_flight < self.max_concurrency and not self._waiters:
+            self.in_flight += 1  # the common case: a free slot and no rate limit, no wait
+            return 0.0
         started = clock.now()
         if self.in_flight >= self.max_concurrency or self._waiters:
             waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
