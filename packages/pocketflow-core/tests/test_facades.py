@@ -205,9 +205,8 @@ def test_llm_judge_uses_the_configured_model_and_rubric(
         "[feedback_providers.llm-judge]\n"
         'model = "offline:scripted"\nrubric = "Must mention cats."\n'
     )
-    pocketflow_env.setenv("POCKETFLOW_LLM", "offline:echo")
     script = llm_script(["DENY\nNo cats."])
-    pocketflow_env.setenv("POCKETFLOW_LLM", "offline:echo")
+    pocketflow_env.setenv("POCKETFLOW_LLM", "offline:echo")  # the judge must use its own model
     feedback = asyncio.run(request_feedback("Dogs.", provider="llm-judge"))
     assert feedback.decision == "deny"
     assert "Must mention cats." in script.requests[0].prompt
