@@ -173,7 +173,9 @@ def test_an_unknown_configured_encoding_is_a_config_error(tmp_path: Path) -> Non
     path = tmp_path / "notes.txt"
     path.write_text("text", encoding="utf-8")
 
-    with pytest.raises(ConfigError, match=r"\[readers.aiofiles\] encoding = 'klingon'"):
+    with pytest.raises(
+        ConfigError, match=r"pocketflow\.toml: \[readers.aiofiles\] 'encoding' = 'klingon'"
+    ):
         read(path)
 
 
@@ -255,7 +257,11 @@ def test_a_missing_root_folder_is_named() -> None:
 def test_a_non_positive_limit_is_a_config_error(tmp_path: Path) -> None:
     configure("[readers.aiofiles]\nmax_bytes = 0\n")
 
-    with pytest.raises(ConfigError, match="max_bytes must be a number of bytes greater than 0"):
+    with pytest.raises(
+        ConfigError,
+        match=r"pocketflow\.toml: \[readers.aiofiles\] "
+        r"'max_bytes' must be a number of bytes greater than 0",
+    ):
         read(tmp_path / "any.txt")
 
 

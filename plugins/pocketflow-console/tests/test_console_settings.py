@@ -39,7 +39,11 @@ def test_an_unknown_default_is_a_config_error() -> None:
         '[feedback_providers.console]\ndefault = "maybe"\n', encoding="utf-8"
     )
 
-    with pytest.raises(ConfigError, match=r'default must be "approve" or "deny", not \'maybe\''):
+    with pytest.raises(
+        ConfigError,
+        match=r"pocketflow\.toml: \[feedback_providers.console\] 'default' must be "
+        r'"approve" or "deny", not \'maybe\'',
+    ):
         asyncio.run(gather_user_feedback("Summary text", provider="console"))
 
 
@@ -48,7 +52,11 @@ def test_a_non_positive_timeout_is_a_config_error() -> None:
         "[feedback_providers.console]\ntimeout = 0\n", encoding="utf-8"
     )
 
-    with pytest.raises(ConfigError, match="timeout must be seconds greater than 0"):
+    with pytest.raises(
+        ConfigError,
+        match=r"pocketflow\.toml: \[feedback_providers.console\] "
+        r"'timeout' must be seconds greater than 0",
+    ):
         asyncio.run(gather_user_feedback("Summary text", provider="console"))
 
 

@@ -253,14 +253,19 @@ def test_one_client_serves_every_read_and_is_closed_by_aclose(
 def test_a_negative_max_redirects_is_a_config_error() -> None:
     configure("[readers.http]\nmax_redirects = -1\n")
 
-    with pytest.raises(ConfigError, match="max_redirects must be 0"):
+    with pytest.raises(
+        ConfigError, match=r"pocketflow\.toml: \[readers.http\] 'max_redirects' must be 0"
+    ):
         read(f"{BASE}/any")
 
 
 def test_a_non_string_header_is_a_config_error() -> None:
     configure('[readers.http]\nheaders = { "X-Retries" = 3 }\n')
 
-    with pytest.raises(ConfigError, match=r"headers.X-Retries must be a string"):
+    with pytest.raises(
+        ConfigError,
+        match=r"pocketflow\.toml: \[readers.http\] 'headers.X-Retries' must be a string",
+    ):
         read(f"{BASE}/any")
 
 

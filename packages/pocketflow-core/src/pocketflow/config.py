@@ -268,4 +268,5 @@ def provider_settings(
         max_retries=table.get("max_retries", defaults.max_retries),
         headers=dict(headers),
         extra=extras,
+        config_path=config.path,
     )

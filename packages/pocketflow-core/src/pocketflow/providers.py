@@ -14,7 +14,10 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from pocketflow.errors import ConfigError
 
 # --- LLM requests and responses ------------------------------------------------------------
 
@@ -109,6 +112,11 @@ class ProviderSettings:
     max_retries: int = 4
     headers: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    config_path: Path | None = None
+
+    def config_error(self, key: str, problem: str) -> ConfigError:
+        """A ConfigError naming the config file, ``[providers.<name>]`` and ``key``."""
+        return _config_error(self.config_path, f"providers.{self.name}", key, problem)
 
     def api_key(self, default_env: str, environ: Mapping[str, str] | None = None) -> str:
         """The API key from ``api_key_env`` (or ``default_env``); raises MissingKeyError."""
@@ -128,15 +136,26 @@ class ComponentSettings:
     """Settings of a file reader or feedback provider: its name, argument and options.
 
     ``argument`` is what follows the colon in ``auto:deny``; ``options`` holds the
-    keys of its config table, type-checked against what it declared at registration;
-    ``config_path`` is the config file they came from (None: no file), for resolving
-    relative paths and naming the file in errors.
+    keys of its ``[<section>.<name>]`` table, type-checked against what it declared at
+    registration; ``config_path`` is the config file they came from (None: no file),
+    for resolving relative paths and, through :meth:`config_error`, naming it in errors.
     """
 
     name: str
     argument: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     config_path: Path | None = None
+    section: str = "readers"
+
+    def config_error(self, key: str, problem: str) -> ConfigError:
+        """A ConfigError naming the config file, ``[<section>.<name>]`` and ``key``."""
+        return _config_error(self.config_path, f"{self.section}.{self.name}", key, problem)
+
+
+def _config_error(path: Path | None, table: str, key: str, problem: str) -> ConfigError:
+    from pocketflow.errors import ConfigError
+
+    return ConfigError(f"{path or 'no config file'}: [{table}] '{key}' {problem}")
 
 
 # --- the three provider bases ---------------------------------------------------------------

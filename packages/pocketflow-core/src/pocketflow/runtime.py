@@ -180,7 +180,7 @@ class Runtime:
     ) -> ComponentSettings:
         what = f"{self.config.where}: [{section}.{registration.name}]"
         options = check_options(table, registration.settings, what, {})
-        return ComponentSettings(registration.name, argument, options, self.config.path)
+        return ComponentSettings(registration.name, argument, options, self.config.path, section)
 
     # --- lifecycle ----------------------------------------------------------------------
 

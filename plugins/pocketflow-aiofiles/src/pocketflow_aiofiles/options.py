@@ -11,7 +11,6 @@ import codecs
 import os
 from dataclasses import dataclass
 
-from pocketflow.errors import ConfigError
 from pocketflow.providers import ComponentSettings
 
 SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -43,19 +42,20 @@ class ReaderOptions:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise ConfigError(
-                f"{TABLE} encoding = {encoding!r} is not an encoding Python knows. "
-                f'Use a name such as "utf-8", "latin-1", "cp1252" or "utf-16".'
+            raise settings.config_error(
+                "encoding",
+                f"= {encoding!r} is not an encoding Python knows. "
+                'Use a name such as "utf-8", "latin-1", "cp1252" or "utf-16".',
             ) from None
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
         if max_bytes <= 0:
-            raise ConfigError(
-                f"{TABLE} max_bytes must be a number of bytes greater than 0, not {max_bytes}."
+            raise settings.config_error(
+                "max_bytes", f"must be a number of bytes greater than 0, not {max_bytes}."
             )
         root = options.get("root")
         if root is not None:
             if not root:
-                raise ConfigError(f'{TABLE} root must name a folder, e.g. root = "docs".')
+                raise settings.config_error("root", 'must name a folder, e.g. root = "docs".')
             folder = settings.config_path.resolve().parent if settings.config_path else os.getcwd()
             root = os.path.realpath(os.path.join(folder, os.path.expanduser(root)))
         return cls(encoding=encoding, max_bytes=max_bytes, root=root)

@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 import anthropic
 import httpx2
 
-from pocketflow.errors import ConfigError
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
 from pocketflow_anthropic import DEFAULT_KEY_ENV
 from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client
@@ -116,7 +115,5 @@ class AnthropicProvider(LLMProvider):
 def _default_max_tokens(settings: ProviderSettings) -> int:
     value = settings.extra.get("max_tokens", DEFAULT_MAX_TOKENS)
     if value <= 0:
-        raise ConfigError(
-            f"[providers.{settings.name}] 'max_tokens' must be greater than 0, not {value!r}."
-        )
+        raise settings.config_error("max_tokens", f"must be greater than 0, not {value!r}.")
     return int(value)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pocketflow.errors import ConfigError
 from pocketflow.providers import ComponentSettings
 from pocketflow_console.answers import DECISIONS
 
@@ -40,13 +39,16 @@ class ConsoleOptions:
         if default is not None:
             default = default.strip().lower()
             if default not in DECISIONS:
-                raise ConfigError(
-                    f'{TABLE} default must be "approve" or "deny", not {default!r} '
-                    "(it answers when no one does: at end of input or on timeout)."
+                raise settings.config_error(
+                    "default",
+                    f'must be "approve" or "deny", not {default!r} '
+                    "(it answers when no one does: at end of input or on timeout).",
                 )
         timeout = options.get("timeout")
         if timeout is not None and timeout <= 0:
-            raise ConfigError(f"{TABLE} timeout must be seconds greater than 0, not {timeout}.")
+            raise settings.config_error(
+                "timeout", f"must be seconds greater than 0, not {timeout}."
+            )
         return cls(
             default=default,
             timeout=None if timeout is None else float(timeout),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from pocketflow.errors import ConfigError
 from pocketflow.providers import ComponentSettings
 
 SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -35,22 +34,25 @@ class ReaderOptions:
         options = settings.options
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
         if timeout <= 0:
-            raise ConfigError(f"{TABLE} timeout must be seconds greater than 0, not {timeout:g}.")
+            raise settings.config_error(
+                "timeout", f"must be seconds greater than 0, not {timeout:g}."
+            )
         max_bytes = options.get("max_bytes", DEFAULT_MAX_BYTES)
         if max_bytes <= 0:
-            raise ConfigError(
-                f"{TABLE} max_bytes must be a number of bytes greater than 0, not {max_bytes}."
+            raise settings.config_error(
+                "max_bytes", f"must be a number of bytes greater than 0, not {max_bytes}."
             )
         max_redirects = options.get("max_redirects", DEFAULT_MAX_REDIRECTS)
         if max_redirects < 0:
-            raise ConfigError(
-                f"{TABLE} max_redirects must be 0 (never follow) or more, not {max_redirects}."
+            raise settings.config_error(
+                "max_redirects", f"must be 0 (never follow) or more, not {max_redirects}."
             )
         headers = options.get("headers", {})
         for name, value in headers.items():
             if not isinstance(value, str):
-                raise ConfigError(
-                    f"{TABLE} headers.{name} must be a string, not {type(value).__name__} "
-                    f'{value!r}; e.g. headers = {{ "User-Agent" = "my-app/1.0" }}.'
+                raise settings.config_error(
+                    f"headers.{name}",
+                    f"must be a string, not {type(value).__name__} {value!r}; "
+                    'e.g. headers = { "User-Agent" = "my-app/1.0" }.',
                 )
         return cls(timeout, max_bytes, max_redirects, dict(headers))

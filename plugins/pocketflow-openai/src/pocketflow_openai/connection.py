@@ -137,17 +137,14 @@ def azure_connection(
 def _max_connections(settings: ProviderSettings) -> int:
     value: int = settings.extra.get("max_connections", settings.max_concurrency)
     if value <= 0:
-        raise ConfigError(
-            f"[providers.{settings.name}] 'max_connections' must be greater than 0, not {value}."
-        )
+        raise settings.config_error("max_connections", f"must be greater than 0, not {value}.")
     return value
 
 
 def _max_tokens_param(settings: ProviderSettings, default: str) -> str:
     value: str = settings.extra.get("max_tokens_param", default)
     if value not in MAX_TOKENS_PARAMS:
-        raise ConfigError(
-            f"[providers.{settings.name}] 'max_tokens_param' must be \"max_tokens\" or "
-            f'"max_completion_tokens", not {value!r}.'
+        raise settings.config_error(
+            "max_tokens_param", f'must be "max_tokens" or "max_completion_tokens", not {value!r}.'
         )
     return value
