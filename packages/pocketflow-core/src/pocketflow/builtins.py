@@ -3,10 +3,13 @@ after them, so a plugin may replace a built-in by registering the same name firs
 
 from __future__ import annotations
 
+from typing import Any
+
 from pocketflow.auto_feedback import AutoFeedback
 from pocketflow.hookspecs import (
     RegisterFeedbackProvider,
     RegisterLLMProvider,
+    RegisterRunStore,
     hookimpl,
 )
 from pocketflow.judge import LLMJudge
@@ -39,3 +42,32 @@ def register_feedback_providers(register: RegisterFeedbackProvider) -> None:
         settings=LLMJudge.settings_types,
         description="a model checks the content against a rubric (llm-judge:provider:model)",
     )
+
+
+@hookimpl
+def register_run_stores(register: RegisterRunStore) -> None:
+    """The ``sqlite`` and ``memory`` run stores (their modules load on first use)."""
+    register(
+        "sqlite",
+        ("sqlite",),
+        _open_sqlite,
+        description="runs in a local SQLite file (sqlite:///path/runs.db)",
+    )
+    register(
+        "memory",
+        ("memory",),
+        _open_memory,
+        description="runs kept in this process only, for tests (memory:// or memory://name)",
+    )
+
+
+def _open_sqlite(location: Any) -> Any:
+    from pocketflow.runs.sqlite_store import open_sqlite_store
+
+    return open_sqlite_store(location)
+
+
+def _open_memory(location: Any) -> Any:
+    from pocketflow.runs.memory_store import MemoryRunStore
+
+    return MemoryRunStore(location.url.partition("://")[2])

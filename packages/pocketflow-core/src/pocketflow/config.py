@@ -54,6 +54,7 @@ _TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
     "providers": (dict, "a table of [providers.<name>] tables"),
     "readers": (dict, "a table of [readers.<name>] tables"),
     "feedback_providers": (dict, "a table of [feedback_providers.<name>] tables"),
+    "runs": (dict, 'a [runs] table, e.g. store = "sqlite:///.pocketflow/runs.db"'),
 }
 
 # Settings every LLM provider accepts: key -> (type(s), how to write it).
@@ -80,6 +81,7 @@ class Config:
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     feedback_providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    runs: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -175,6 +177,7 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
         providers=sections["providers"],
         readers=sections["readers"],
         feedback_providers=sections["feedback_providers"],
+        runs=table.get("runs", {}),
         path=path,
         sources={key: source for key in table},
     )
@@ -199,6 +202,7 @@ def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
         providers=config.providers,
         readers=config.readers,
         feedback_providers=config.feedback_providers,
+        runs=config.runs,
         path=config.path,
         sources=sources,
     )

@@ -329,3 +329,30 @@ class FileReadError(PocketFlowError):
 
 class FeedbackError(PocketFlowError):
     """A feedback provider could not get an answer (no terminal, end of input, ...)."""
+
+
+# --- Durable runs --------------------------------------------------------------------
+
+
+class DurableRunError(PocketFlowError):
+    """A durable run cannot be started, stored or resumed."""
+
+
+class StateNotSerializable(DurableRunError, TypeError):
+    """A value in the shared store (or an exec result) cannot be stored."""
+
+
+class RunNotFoundError(DurableRunError, LookupError):
+    """No run with this id is in the store."""
+
+
+class RunLeasedError(DurableRunError):
+    """Another process (or task) is running this run right now."""
+
+
+class RunCancelledError(DurableRunError):
+    """The run was cancelled (``pocketflow runs cancel``): it does not run again."""
+
+
+class FlowChangedError(DurableRunError):
+    """The flow changed shape since the run started, and ``on_change`` is "refuse"."""

@@ -8,11 +8,13 @@ in the config file, else ``console``. A choice may carry an argument after a col
 
 from __future__ import annotations
 
+from pocketflow.durability import journaled
 from pocketflow.providers import Feedback
 from pocketflow.runtime import current_runtime
 from pocketflow.sync import run_sync
 
 
+@journaled("feedback")
 async def request_feedback(content: str, *, provider: str | None = None) -> Feedback:
     """Ask the feedback provider to judge ``content``; the verdict with its comment."""
     return await current_runtime().feedback(provider).review(content)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 
+from pocketflow.durability import journaled
 from pocketflow.runtime import current_runtime
 from pocketflow.sync import run_sync
 
@@ -22,6 +23,7 @@ def scheme_of(location: str) -> str:
     return match.group(1).lower() if match else "file"
 
 
+@journaled("file")
 async def read_file_async(
     path_or_url: str | os.PathLike[str], *, encoding: str | None = None
 ) -> str:

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Coroutine
 from typing import Any
 
-from pocketflow import observers
+from pocketflow import durability, observers
 from pocketflow.errors import InvalidBatch, MaxStepsExceeded, MissingStartNode
 from pocketflow.nodes import (
     START,
@@ -103,6 +103,26 @@ class Flow(BaseNode):
         """Return the flow's action: by default ``exec_res``, the last node's action."""
         return exec_res
 
+    def run(
+        self,
+        shared: Any,
+        *,
+        run_id: str | None = None,
+        store: str | None = None,
+        on_change: durability.OnChange = "refuse",
+    ) -> Any:
+        """Run the flow on ``shared`` and return its action.
+
+        With ``run_id`` the run is durable: each step is committed to the run store
+        (``store``, a URL; default: ``[runs] store`` in the config), and calling again
+        with the same ``run_id`` resumes it (see the README's "Durable runs").
+        ``on_change="continue"`` resumes a run whose flow changed shape since it started.
+        """
+        if run_id is None:
+            return super().run(shared)
+        options = {"store": store, "on_change": on_change}
+        return durability.get_runner().run(self, shared, run_id, options)
+
 
 class BatchFlow(Flow):
     """Runs the whole flow once per param dict that ``prep`` returns, one after another.
@@ -152,6 +172,23 @@ class AsyncFlow(Flow, AsyncNode):
         prep_res = await self.prep_async(shared)
         last_action = await self._orch_async(shared)
         return await self.post_async(shared, prep_res, last_action)
+
+    async def run_async(
+        self,
+        shared: Any,
+        *,
+        run_id: str | None = None,
+        store: str | None = None,
+        on_change: durability.OnChange = "refuse",
+    ) -> Any:
+        """Run the flow on ``shared`` and return its action; durable with ``run_id``.
+
+        See :meth:`Flow.run` for ``run_id``, ``store`` and ``on_change``.
+        """
+        if run_id is None:
+            return await super().run_async(shared)
+        options = {"store": store, "on_change": on_change}
+        return await durability.get_runner().run_async(self, shared, run_id, options)
 
     async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
         """Return the flow's action: by default ``exec_res``, the last node's action."""

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         LLMProviderFactory,
         SettingTypes,
     )
+    from pocketflow.runs.store import RunStoreFactory
 
 PROJECT = "pocketflow"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -80,6 +81,21 @@ class RegisterFeedbackProvider(Protocol):
         """Register ``factory`` as feedback provider ``name``."""
 
 
+class RegisterRunStore(Protocol):
+    """The ``register`` callback of :func:`register_run_stores`."""
+
+    def __call__(
+        self,
+        name: str,
+        schemes: tuple[str, ...],
+        factory: RunStoreFactory,
+        *,
+        settings: SettingTypes | None = None,
+        description: str = "",
+    ) -> None:
+        """Register ``factory`` as run store ``name`` for URL ``schemes`` (``sqlite``)."""
+
+
 @hookspec
 def register_llm_providers(register: RegisterLLMProvider) -> None:
     """Register LLM providers: call ``register(name, factory, ...)`` once for each.
@@ -103,6 +119,18 @@ def register_feedback_providers(register: RegisterFeedbackProvider) -> None:
     """Register feedback providers: call ``register(name, factory, ...)`` for each.
 
     Called once when plugins load.
+    """
+
+
+@hookspec
+def register_run_stores(register: RegisterRunStore) -> None:
+    """Register run stores for durable runs: call ``register(name, schemes, factory)``.
+
+    Called once when plugins load. ``factory(location)`` gets a
+    :class:`~pocketflow.runs.store.StoreLocation` (the URL, the folder relative paths
+    start from, the ``[runs]`` settings) and returns a
+    :class:`~pocketflow.runs.store.RunStore`; it is called once per URL and process.
+    A later registration for a scheme does not replace an earlier one.
     """
 
 

@@ -10,12 +10,14 @@ to the ``llm_call_finished`` observer hook.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 from pocketflow import policy
 from pocketflow.calls import LLMCallRecord, record_call
+from pocketflow.durability import current_calls, journaled
 from pocketflow.errors import ConfigError, LLMError
 from pocketflow.providers import LLMRequest, LLMResponse, Message
 from pocketflow.runtime import LiveProvider, ModelRef, Runtime, current_runtime
@@ -123,6 +125,7 @@ def _finish(
         runtime.plugins.hooks.hook.llm_call_finished(record=record)
 
 
+@journaled("llm")
 async def complete_async(
     prompt: Prompt,
     *,
@@ -231,6 +234,40 @@ class LLMStream:
             await aclose()
 
 
+def _journaled_stream(open_stream: Callable[..., LLMStream]) -> Callable[..., LLMStream]:
+    """Replay a journaled stream's answer inside a durable step, or record it at its end."""
+
+    @functools.wraps(open_stream)
+    def journaled_stream(*args: Any, **kwargs: Any) -> LLMStream:
+        journal = current_calls.get()
+        if journal is None:
+            return open_stream(*args, **kwargs)
+        slot = journal.slot("llm")
+        if slot.found:
+            return LLMStream(_replay(slot.value))
+        stream = open_stream(*args, **kwargs)
+        stream._chunks = _record_at_end(stream._chunks, slot)
+        return stream
+
+    return journaled_stream
+
+
+async def _replay(response: LLMResponse) -> AsyncIterator[str | LLMResponse]:
+    if response.text:
+        yield response.text
+    yield response
+
+
+async def _record_at_end(
+    chunks: AsyncIterator[str | LLMResponse], slot: Any
+) -> AsyncIterator[str | LLMResponse]:
+    async for item in chunks:
+        if isinstance(item, LLMResponse):
+            await slot.record(item)
+        yield item
+
+
+@_journaled_stream
 def stream_llm_async(
     prompt: Prompt,
     *,

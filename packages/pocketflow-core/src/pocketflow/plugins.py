@@ -34,11 +34,12 @@ ENV_DISABLE = "POCKETFLOW_DISABLE_PLUGINS"
 ENV_STRICT = "POCKETFLOW_STRICT_PLUGINS"
 BUILTIN = "pocketflow (built-in)"
 
-ComponentKind = Literal["llm", "reader", "feedback"]
+ComponentKind = Literal["llm", "reader", "feedback", "store"]
 _HOOK_BY_KIND: dict[ComponentKind, str] = {
     "llm": "register_llm_providers",
     "reader": "register_file_readers",
     "feedback": "register_feedback_providers",
+    "store": "register_run_stores",
 }
 
 
@@ -82,6 +83,8 @@ class PluginManager:
         self.readers: dict[str, Registration] = {}
         self.reader_for_scheme: dict[str, str] = {}
         self.feedback_providers: dict[str, Registration] = {}
+        self.run_stores: dict[str, Registration] = {}
+        self.store_for_scheme: dict[str, str] = {}
 
     def components(self, kind: ComponentKind) -> Mapping[str, Registration]:
         """The registrations of one ``kind``, by name."""
@@ -89,6 +92,7 @@ class PluginManager:
             "llm": self.llm_providers,
             "reader": self.readers,
             "feedback": self.feedback_providers,
+            "store": self.run_stores,
         }[kind]
 
     def add_plugin(self, module: ModuleType | object, name: str, source: str) -> PluginStatus:
@@ -108,7 +112,7 @@ class PluginManager:
             self.hooks.unregister(name=name)
             status.error = unknown
             return status
-        for kind in ("llm", "reader", "feedback"):
+        for kind in _HOOK_BY_KIND:
             self._run_register_hook(kind, module, name, status)
             if status.error:
                 self._forget(name)
@@ -144,7 +148,7 @@ class PluginManager:
             api_key_env: str | None = None,
         ) -> None:
             schemes: tuple[str, ...] = ()
-            if kind == "reader":
+            if kind in ("reader", "store"):
                 schemes, factory = tuple(args[0]), args[1]
             else:
                 (factory,) = args
@@ -178,16 +182,21 @@ class PluginManager:
         if registration.kind == "reader":
             for scheme in registration.schemes:
                 self.reader_for_scheme.setdefault(scheme, registration.name)
+        if registration.kind == "store":
+            for scheme in registration.schemes:
+                self.store_for_scheme.setdefault(scheme, registration.name)
         status.registered.append(f"{registration.kind} {registration.name}")
 
     def _forget(self, plugin: str) -> None:
-        for kind in ("llm", "reader", "feedback"):
+        for kind in _HOOK_BY_KIND:
             table = self.components(kind)
             assert isinstance(table, dict)
             for name in [n for n, r in table.items() if r.plugin == plugin]:
                 del table[name]
         for scheme in [s for s, n in self.reader_for_scheme.items() if n not in self.readers]:
             del self.reader_for_scheme[scheme]
+        for scheme in [s for s, n in self.store_for_scheme.items() if n not in self.run_stores]:
+            del self.store_for_scheme[scheme]
 
     def observes_nodes(self) -> bool:
         """True when some plugin implements a node observer hook."""

@@ -1,0 +1,47 @@
+"""Durable runs: flows that survive a crash, a deploy or a night, and resume where they stopped.
+
+``await flow.run_async(shared, run_id="doc-42")`` (or ``flow.run(...)``) commits every
+step to a run store and journals every facade call's answer; calling it again with the
+same ``run_id`` resumes. See the README's "Durable runs" for the guarantees. This
+package is loaded on the first durable run; the engine reaches it only through
+:mod:`pocketflow.durability`.
+"""
+
+from __future__ import annotations
+
+from pocketflow import durability
+from pocketflow.runs.runner import Runner
+from pocketflow.runs.serialize import JsonSerializer, PickleSerializer, Serializer
+from pocketflow.runs.settings import ENV_RUNS, RunSettings, close_stores, open_store, run_settings
+from pocketflow.runs.store import (
+    Commit,
+    LoadedRun,
+    RunInfo,
+    RunStatus,
+    RunStore,
+    Scope,
+    StepRecord,
+    StoreLocation,
+)
+
+durability.runner = Runner()
+
+__all__ = [
+    "ENV_RUNS",
+    "Commit",
+    "JsonSerializer",
+    "LoadedRun",
+    "PickleSerializer",
+    "RunInfo",
+    "RunSettings",
+    "RunStatus",
+    "RunStore",
+    "Runner",
+    "Scope",
+    "Serializer",
+    "StepRecord",
+    "StoreLocation",
+    "close_stores",
+    "open_store",
+    "run_settings",
+]

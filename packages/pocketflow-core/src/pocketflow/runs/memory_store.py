@@ -1,0 +1,169 @@
+"""The ``memory`` run store: runs kept in this process only, for tests and demos.
+
+``memory://`` (or ``memory://NAME``) names one store per process and name, so a run
+started and resumed in the same process finds itself; nothing survives the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+
+from pocketflow.errors import RunCancelledError, RunLeasedError
+from pocketflow.runs.store import (
+    Commit,
+    LoadedRun,
+    RunInfo,
+    RunStatus,
+    RunStore,
+    Scope,
+    StepRecord,
+    lease_is_free,
+)
+
+
+@dataclass(slots=True)
+class _Run:
+    info: RunInfo
+    scopes: dict[str, Scope] = field(default_factory=dict)
+    journal: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+class MemoryRunStore(RunStore):
+    """Runs in a dict, guarded by a lock (sync twins write from another thread)."""
+
+    def __init__(self, name: str = "") -> None:
+        self.url = f"memory://{name}"
+        self._runs: dict[str, _Run] = {}
+        self._lock = threading.Lock()
+
+    async def start(
+        self, info: RunInfo, owner: str, lease_until: float, now: float
+    ) -> LoadedRun | None:
+        """Take the lease and load the run, or create it."""
+        with self._lock:
+            run = self._runs.get(info.run_id)
+            if run is None:
+                created = replace(info, status="running", created=now, updated=now)
+                created.lease_owner, created.lease_until = owner, lease_until
+                self._runs[info.run_id] = _Run(created)
+                return None
+            if run.info.status in ("done", "cancelled"):
+                return LoadedRun(replace(run.info))
+            if not lease_is_free(run.info, now):
+                raise RunLeasedError(
+                    f"Run {info.run_id!r} is being run by {run.info.lease_owner} right now: "
+                    f"only one runs it at a time."
+                )
+            run.info.status, run.info.error = "running", None
+            run.info.lease_owner, run.info.lease_until = owner, lease_until
+            return LoadedRun(replace(run.info), dict(run.scopes), dict(run.journal))
+
+    def _owned(self, run_id: str, owner: str) -> _Run:
+        run = self._runs[run_id]
+        if run.info.lease_owner != owner:
+            if run.info.status == "cancelled":
+                raise RunCancelledError(f"Run {run_id!r} was cancelled while it ran.")
+            raise RunLeasedError(f"Run {run_id!r} is no longer leased to this owner.")
+        return run
+
+    async def record(self, run_id: str, owner: str, key: str, kind: str, value: bytes) -> None:
+        """Journal one answer."""
+        with self._lock:
+            self._owned(run_id, owner).journal[key] = (kind, value)
+
+    async def commit(self, run_id: str, owner: str, commit: Commit) -> None:
+        """Commit a step."""
+        with self._lock:
+            run = self._owned(run_id, owner)
+            step, info = commit.step, run.info
+            info.state = commit.state
+            info.steps += 1
+            info.input_tokens += step.input_tokens
+            info.output_tokens += step.output_tokens
+            info.updated = step.started + step.duration
+            info.lease_until = commit.lease_until
+            run.scopes[commit.scope] = commit.progress
+            run.steps.append(step)
+            prefixes = (step.key + "|", step.key + "/")
+            for key in [key for key in run.journal if key.startswith(prefixes)]:
+                del run.journal[key]
+            for scope in [scope for scope in run.scopes if scope.startswith(prefixes[1])]:
+                del run.scopes[scope]
+
+    async def finish(
+        self,
+        run_id: str,
+        owner: str,
+        status: RunStatus,
+        *,
+        state: bytes | None,
+        outcome: bytes | None,
+        error: str | None,
+        now: float,
+    ) -> None:
+        """End the owner's turn and release the lease."""
+        with self._lock:
+            run = self._owned(run_id, owner)
+            info = run.info
+            info.status, info.outcome, info.error, info.updated = status, outcome, error, now
+            if state is not None:
+                info.state = state
+            info.lease_owner, info.lease_until = None, 0.0
+            if status == "done":
+                run.scopes.clear()
+                run.journal.clear()
+
+    async def renew(self, run_id: str, owner: str, lease_until: float) -> bool:
+        """Extend the lease."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.info.lease_owner != owner:
+                return False
+            run.info.lease_until = lease_until
+            return True
+
+    async def get(self, run_id: str) -> RunInfo | None:
+        """The run's row, or None."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            return None if run is None else replace(run.info)
+
+    async def list_runs(self, status: RunStatus | None = None, limit: int = 100) -> list[RunInfo]:
+        """Runs, most recently updated first."""
+        with self._lock:
+            infos = [run.info for run in self._runs.values()]
+        chosen = [i for i in infos if status is None or i.status == status]
+        chosen.sort(key=lambda info: info.updated, reverse=True)
+        return [replace(info, state=None, outcome=None) for info in chosen[:limit]]
+
+    async def steps(self, run_id: str) -> list[StepRecord]:
+        """The run's committed steps in order."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            return [] if run is None else list(run.steps)
+
+    async def cancel(self, run_id: str, now: float) -> bool:
+        """Mark an unfinished run cancelled."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.info.status in ("done", "cancelled"):
+                return False
+            run.info.status, run.info.updated = "cancelled", now
+            run.info.lease_owner, run.info.lease_until = None, 0.0
+            run.journal.clear()
+            return True
+
+    async def prune(self, updated_before: float) -> int:
+        """Delete ended runs last updated before ``updated_before``."""
+        with self._lock:
+            ids = [
+                run_id
+                for run_id, run in self._runs.items()
+                if run.info.updated < updated_before
+                and run.info.status in ("done", "failed", "cancelled")
+            ]
+            for run_id in ids:
+                del self._runs[run_id]
+            return len(ids)
