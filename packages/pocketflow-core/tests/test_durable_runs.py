@@ -102,7 +102,7 @@ EXPECTED = [f"[offline echo] step {n}" for n in range(5)]
 def test_a_crashed_run_resumes_after_its_last_committed_step(
     offline: Any, llm_calls: list[LLMCallRecord]
 ) -> None:
-    crash, execs = CrashOnce("exec 3"), []
+    crash, execs = CrashOnce("exec 3"), list[int]()
     flow = counting_flow(crash, execs)
     first: dict[str, Any] = {"n": 0}
     with pytest.raises(Crash):
@@ -194,7 +194,7 @@ class Inner(AsyncNode):
 
 
 def test_a_nested_flow_resumes_inside_at_its_own_next_step(offline: Any) -> None:
-    crash, log = CrashOnce("b2"), []
+    crash, log = CrashOnce("b2"), list[str]()
     a1, a2, b1, b2, b3 = (Inner(n, crash, log) for n in ("a1", "a2", "b1", "b2", "b3"))
     a1 >> a2
     b1 >> b2 >> b3
