@@ -3,6 +3,8 @@
 pocketflow plugins    installed plugins, failed ones with the reason, what each registers
 pocketflow models     providers, aliases, the default model, and where each came from
 pocketflow config     the effective configuration with its sources (keys: set/unset only)
+pocketflow run        run a flow durably (pocketflow run MODULE:ATTR --shared JSON)
+pocketflow runs       list, show, resume, cancel and prune durable runs
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
 from pocketflow.plugins import PluginManager, get_plugin_manager
+from pocketflow.runs import commands as run_commands
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 
 
@@ -116,7 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("plugins", help="installed plugins and what they register")
     commands.add_parser("models", help="providers, aliases and the default model")
     commands.add_parser("config", help="the effective configuration and its sources")
+    run_commands.add_commands(commands)
     arguments = parser.parse_args(argv)
+    if arguments.command in run_commands.COMMANDS:
+        return run_commands.main(arguments)
     try:
         if arguments.command == "plugins":
             lines = show_plugins(get_plugin_manager())

@@ -262,7 +262,7 @@ async def run_durably(
     info = RunInfo(
         run_id=run_id,
         status="running",
-        flow=f"{type(flow).__module__}.{type(flow).__qualname__}",
+        flow=_flow_name(flow),
         shape=shape(flow),
         serializer=serializer.name,
         created=now,
@@ -300,6 +300,13 @@ async def run_durably(
             raise
         await _finish(run, "done", state=serializer.dumps(shared, "shared"), outcome=outcome)
     return outcome
+
+
+def _flow_name(flow: Flow) -> str:
+    kind = type(flow)
+    if kind.__module__ == Flow.__module__:  # not subclassed: name it by its start node
+        return f"{kind.__qualname__}(start={type(flow.start_node).__qualname__})"
+    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _check_resumable(stored: RunInfo, current: RunInfo, options: dict[str, Any]) -> None:

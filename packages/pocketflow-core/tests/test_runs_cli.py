@@ -1,0 +1,112 @@
+"""``pocketflow run`` and ``pocketflow runs ...`` as a user types them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pocketflow.cli import main
+
+FLOW_MODULE = """
+from pathlib import Path
+from pocketflow import AsyncFlow, AsyncNode, call_llm_async
+
+class Ask(AsyncNode):
+    async def prep_async(self, shared):
+        return shared["topic"]
+    async def exec_async(self, topic):
+        return await call_llm_async(f"about {topic}")
+    async def post_async(self, shared, topic, answer):
+        shared.setdefault("answers", []).append(answer)
+        if len(shared["answers"]) == 2 and not Path("crashed").exists():
+            Path("crashed").write_text("once")
+            raise RuntimeError("the power went out")
+        return "again" if len(shared["answers"]) < 3 else "stop"
+
+def build():
+    ask = Ask()
+    ask - "again" >> ask
+    ask - "stop" >> AsyncNode()
+    return AsyncFlow(start=ask)
+"""
+
+
+@pytest.fixture
+def project(pocketflow_env: pytest.MonkeyPatch) -> Path:
+    pocketflow_env.setenv("POCKETFLOW_LLM", "offline:echo")
+    Path("topics.py").write_text(FLOW_MODULE)
+    return Path.cwd()
+
+
+def test_run_fails_midway_and_runs_resume_finishes_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", "topics:build", "--shared", '{"topic": "owls"}', "--run-id", "t1"]) == 1
+    failed = capsys.readouterr()
+    assert "run t1 failed: RuntimeError: the power went out" in failed.err
+    assert "pocketflow runs resume t1" in failed.err
+    assert main(["runs", "list", "--status", "failed"]) == 0
+    assert "t1" in capsys.readouterr().out
+    assert main(["runs", "resume", "t1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["shared"]["answers"] == ["[offline echo] about owls"] * 3
+    assert main(["runs", "show", "t1", "--json", "--state"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["status"] == "done"
+    assert [step["node"] for step in shown["steps"]] == ["0:Ask"] * 3 + ["1:AsyncNode"]
+    assert [step["action"] for step in shown["steps"]][:3] == ["again", "again", "stop"]
+    assert shown["state"]["topic"] == "owls"
+
+
+def test_runs_show_prints_a_table_a_person_can_read(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("crashed").write_text("no crash this time")
+    main(["run", "topics:build", "--shared", '{"topic": "cats"}', "--run-id", "t2"])
+    capsys.readouterr()
+    assert main(["runs", "show", "t2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "run t2: done"
+    assert lines[1] == "  flow     AsyncFlow(start=Ask)  (pocketflow run topics:build)"
+    assert lines[3] == "  steps    4, tokens 6 in / 12 out"
+    assert lines[5].split()[:3] == ["0", "0:Ask", "again"]
+
+
+def test_cancel_and_prune(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    main(["run", "topics:build", "--shared", '{"topic": "x"}', "--run-id", "t3"])
+    assert main(["runs", "cancel", "t3"]) == 0
+    assert main(["runs", "resume", "t3"]) == 2
+    assert "was cancelled" in capsys.readouterr().err
+    assert main(["runs", "prune", "--older-than", "0s", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"pruned": 1}
+    assert main(["runs", "show", "t3"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["runs", "show", "nope"], "No run 'nope' in sqlite:///"),
+        (["run", "topics"], "write the flow as MODULE:ATTR"),
+        (["run", "topics:missing"], "'topics:missing' cannot be loaded"),
+        (["run", "topics:build", "--shared", "[1]"], "--shared must be a JSON object"),
+        (["run", "topics:build", "--shared", "{oops"], "--shared is not valid JSON"),
+        (["runs", "prune", "--older-than", "soon"], "write a number and a unit"),
+    ],
+)
+def test_mistakes_get_a_clear_message(
+    project: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_pocketflow_run_without_an_id_makes_one_and_says_how_to_resume(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("crashed").write_text("no crash this time")
+    assert main(["run", "topics:build", "--shared", '{"topic": "y"}']) == 0
+    first: Any = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("run run-") and "pocketflow runs resume run-" in first
