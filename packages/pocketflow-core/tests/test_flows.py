@@ -406,3 +406,53 @@ def test_async_flow_ending_on_an_unconnected_action_warns() -> None:
     first - "other" >> AsyncLog("b")
     with pytest.warns(UserWarning, match=r"Flow ends: 'missing' not found in \['other'\]"):
         asyncio.run(AsyncFlow(start=first).run_async({}))
+
+
+class Returns(Node):
+    """Returns a fixed value from post, whatever it is."""
+
+    def __init__(self, value: Any) -> None:
+        super().__init__()
+        self.value = value
+
+    def post(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:
+        return self.value
+
+
+@pytest.mark.parametrize("action", [42, ["approve"], {"a": 1}])
+def test_a_non_string_action_from_a_node_with_successors_is_a_flow_error(action: Any) -> None:
+    node = Returns(action)
+    node - "approve" >> Log("next")
+    with pytest.raises(FlowError) as caught:
+        Flow(start=node).run({})
+    assert str(caught.value).startswith(f"Returns.post returned {action!r} (a ")
+    assert "naming a successor ('approve')" in str(caught.value)
+    with pytest.raises(FlowError):
+        asyncio.run(AsyncFlow(start=node).run_async({}))
+
+
+def test_a_last_node_may_return_any_value_as_pocketflow_allowed() -> None:
+    assert Flow(start=Returns(42)).run({}) == 42
+    assert Flow(start=Returns({"score": 3})).run({}) == {"score": 3}  # 0.0.3 crashed here
+
+
+def test_an_async_flow_looping_through_sync_nodes_can_be_cancelled() -> None:
+    class Spin(Node):
+        """Never suspends; gives up after a million steps so a failing test ends."""
+
+        def post(self, shared: Any, prep_res: Any, exec_res: Any) -> str:
+            shared["spins"] = shared.get("spins", 0) + 1
+            if shared["spins"] > 1_000_000:
+                raise RuntimeError("the flow was never cancelled")
+            return "again"
+
+    spin = Spin()
+    spin - "again" >> spin
+    shared: dict[str, Any] = {}
+
+    async def run_briefly() -> None:
+        await asyncio.wait_for(AsyncFlow(start=spin).run_async(shared), timeout=0.05)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(run_briefly())
+    assert shared["spins"] < 1_000_000

@@ -88,6 +88,20 @@ class MaxStepsExceeded(FlowError):
         )
 
 
+class InvalidActionResult(FlowError, TypeError):
+    """A node with successors returned something other than a string as its action."""
+
+    def __init__(self, node: Any, action: Any) -> None:
+        self.node_name = type(node).__name__
+        self.action = action
+        choices = ", ".join(repr(name) for name in node.successors)
+        super().__init__(
+            f"{self.node_name}.post returned {action!r} (a {type(action).__name__}) as its "
+            f"action. An action must be a string naming a successor ({choices}), or None "
+            f'for "default"; keep results in the shared store.'
+        )
+
+
 # --- End of engine errors -------------------------------------------------------------
 
 

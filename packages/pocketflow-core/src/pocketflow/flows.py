@@ -8,12 +8,13 @@ two runs of one flow never share node state.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Coroutine
 from typing import Any
 
 from pocketflow import durability, observers
-from pocketflow.errors import InvalidBatch, MaxStepsExceeded, MissingStartNode
+from pocketflow.errors import InvalidActionResult, InvalidBatch, MaxStepsExceeded, MissingStartNode
 from pocketflow.nodes import (
     START,
     AsyncNode,
@@ -47,9 +48,16 @@ class Flow(BaseNode):
         return start
 
     def get_next_node(self, curr: BaseNode, action: str | None) -> BaseNode | None:
-        """The successor of ``curr`` for ``action`` (None means "default"), or None."""
+        """The successor of ``curr`` for ``action`` (None means "default"), or None.
+
+        A non-string action from a node with successors is an InvalidActionResult.
+        """
+        if not curr.successors:
+            return None
+        if action is not None and not isinstance(action, str):
+            raise InvalidActionResult(curr, action)
         next_node = curr.successors.get(action or "default")
-        if next_node is None and curr.successors:
+        if next_node is None:
             warnings.warn(
                 f"Flow ends: '{action}' not found in {list(curr.successors)}", stacklevel=1
             )
@@ -88,7 +96,10 @@ class Flow(BaseNode):
                     raise MaxStepsExceeded(self, current, max_steps)
             current.set_params(params)
             action = _run_observed(current, shared) if observers.active else current._run(shared)
-            next_node = current.successors.get(action or "default") if standard_lookup else None
+            try:
+                next_node = current.successors.get(action or "default") if standard_lookup else None
+            except TypeError:  # an unhashable action: get_next_node names it
+                next_node = None
             if next_node is None:
                 next_node = get_next_node(current, action)
             current = None if next_node is None else copy_node(next_node, current, action)
@@ -148,13 +159,19 @@ class AsyncFlow(Flow, AsyncNode):
         # only when the lookup misses, to warn about a dead end).
         standard_lookup = getattr(get_next_node, "__func__", None) is Flow.get_next_node
         max_steps = self.max_steps
+        limit = _NO_LIMIT if max_steps is None else max_steps
+        # One check serves both max_steps and yielding to the loop every YIELD_EVERY
+        # steps, so a cycle of steps that never suspend can still be cancelled.
+        check_after = min(limit, YIELD_EVERY)
         steps = 0
         action = None
         while current is not None:
-            if max_steps is not None:
-                steps += 1
-                if steps > max_steps:
-                    raise MaxStepsExceeded(self, current, max_steps)
+            steps += 1
+            if steps > check_after:
+                if steps > limit:
+                    raise MaxStepsExceeded(self, current, limit)
+                await asyncio.sleep(0)
+                check_after = min(limit, steps - 1 + YIELD_EVERY)
             current.set_params(params)
             if observers.active:
                 action = await _run_observed_async(current, shared)
@@ -162,7 +179,10 @@ class AsyncFlow(Flow, AsyncNode):
                 action = await current._run_async(shared)
             else:
                 action = current._run(shared)
-            next_node = current.successors.get(action or "default") if standard_lookup else None
+            try:
+                next_node = current.successors.get(action or "default") if standard_lookup else None
+            except TypeError:  # an unhashable action: get_next_node names it
+                next_node = None
             if next_node is None:
                 next_node = get_next_node(current, action)
             current = None if next_node is None else copy_node(next_node, current, action)
@@ -236,6 +256,11 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
 
         await run_concurrently(run_item, batch, self.max_concurrency)
         return await self.post_async(shared, batch, None)
+
+
+YIELD_EVERY = 1024
+"""An async flow yields to the event loop once per this many steps."""
+_NO_LIMIT = 1 << 62
 
 
 def _run_observed(node: BaseNode, shared: Any) -> Any:

@@ -30,7 +30,7 @@ from pocketflow.errors import (
     RunCancelledError,
     RunLeasedError,
 )
-from pocketflow.flows import AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
+from pocketflow.flows import YIELD_EVERY, AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
 from pocketflow.nodes import (
     START,
     AsyncNode,
@@ -150,13 +150,18 @@ class DurableRun:
         while True:
             if max_steps is not None and steps >= max_steps:
                 raise MaxStepsExceeded(flow, current, max_steps)
+            if steps % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # a cycle that never suspends can still be cancelled
             current.set_params(params)
             key = f"{prefix}{steps}"
             started, clock = time.time(), time.perf_counter()
             tokens = StepTokens()
             action = await self._observed_step(current, shared, key, in_async, tokens)
             duration = time.perf_counter() - clock
-            next_node = current.successors.get(action or "default") if standard_lookup else None
+            try:
+                next_node = current.successors.get(action or "default") if standard_lookup else None
+            except TypeError:  # an unhashable action: get_next_node names it
+                next_node = None
             if next_node is None:
                 next_node = get_next_node(current, action)
             steps += 1
