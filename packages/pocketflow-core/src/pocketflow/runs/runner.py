@@ -66,11 +66,13 @@ class DurableRun:
         self.graph = FlowGraph()
         self.scopes: dict[str, Scope] = {}
         self.journal: dict[str, tuple[str, bytes]] = {}
+        self.committed_steps = 0
 
     def resume_from(self, loaded: LoadedRun) -> None:
         """Continue from what the store holds: each level's progress and the journal."""
         self.scopes = loaded.scopes
         self.journal = loaded.journal
+        self.committed_steps = loaded.info.steps
 
     # --- the journal and commits --------------------------------------------------------
 
@@ -85,14 +87,14 @@ class DurableRun:
             return False, None
         return True, self.serializer.loads(entry[1])
 
-    async def _commit(self, scope: str, progress: Scope, step: StepRecord) -> None:
+    async def _commit(self, scope: str, progress: Scope, step: StepRecord, nested: bool) -> None:
         state = self.serializer.dumps(self.shared, "shared")
         if self.history:
             step = replace(step, state=state)
-        lease_until = time.time() + self.lease_seconds
-        await self.store.commit(
-            self.run_id, self.owner, Commit(scope, progress, step, state, lease_until)
-        )
+        lease_until = step.started + step.duration + self.lease_seconds
+        self.committed_steps += 1
+        commit = Commit(scope, progress, step, state, lease_until, self.committed_steps, nested)
+        await self.store.commit(self.run_id, self.owner, commit)
 
     # --- walking the flow ---------------------------------------------------------------
 
@@ -170,7 +172,8 @@ class DurableRun:
             record = StepRecord(
                 key, ids.id_of(original), shown, started, duration, tokens.input, tokens.output
             )
-            await self._commit(prefix, Scope(steps, next_id, shown, next_node is None), record)
+            progress = Scope(steps, next_id, shown, next_node is None)
+            await self._commit(prefix, progress, record, isinstance(current, Flow))
             if next_node is None:
                 return action
             original = next_node

@@ -39,7 +39,6 @@ CREATE TABLE IF NOT EXISTS runs (
     steps INTEGER NOT NULL DEFAULT 0, input_tokens INTEGER NOT NULL DEFAULT 0,
     output_tokens INTEGER NOT NULL DEFAULT 0, target TEXT, error TEXT, state BLOB,
     outcome BLOB, lease_owner TEXT, lease_until REAL NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS runs_by_update ON runs (updated);
 CREATE TABLE IF NOT EXISTS run_scopes (
     run_id TEXT NOT NULL, scope TEXT NOT NULL, step INTEGER NOT NULL, next_node TEXT,
     action TEXT, done INTEGER NOT NULL, PRIMARY KEY (run_id, scope)) WITHOUT ROWID;
@@ -152,54 +151,64 @@ class SqliteRunStore(RunStore):
             return LoadedRun(stored, scopes, journal)
 
     async def record(self, run_id: str, owner: str, key: str, kind: str, value: bytes) -> None:
-        """Journal one answer."""
-        with self._write() as db:
-            _check_owner(db, run_id, owner)
-            db.execute(
-                "INSERT OR REPLACE INTO run_journal VALUES (?, ?, ?, ?)",
-                (run_id, key, kind, value),
+        """Journal one answer: one statement, its own transaction."""
+        with self._lock:
+            written = self._db.execute(
+                "INSERT OR REPLACE INTO run_journal SELECT ?, ?, ?, ? WHERE EXISTS "
+                "(SELECT 1 FROM runs WHERE run_id = ? AND lease_owner = ?)",
+                (run_id, key, kind, value, run_id, owner),
             )
+            if written.rowcount != 1:
+                _check_owner(self._db, run_id, owner)
 
     async def commit(self, run_id: str, owner: str, commit: Commit) -> None:
-        """Commit a step in one transaction."""
+        """Commit a step in one transaction (four statements for a node's step)."""
         step, progress = commit.step, commit.progress
-        with self._write() as db:
-            updated = db.execute(
-                "UPDATE runs SET state = ?, steps = steps + 1, input_tokens = input_tokens + ?, "
-                "output_tokens = output_tokens + ?, updated = ?, lease_until = ? "
-                "WHERE run_id = ? AND lease_owner = ?",
-                (
-                    commit.state, step.input_tokens, step.output_tokens,
-                    step.started + step.duration, commit.lease_until, run_id, owner,
-                ),
-            )  # fmt: skip
-            if updated.rowcount != 1:
-                _check_owner(db, run_id, owner)
-            db.execute(
-                "INSERT OR REPLACE INTO run_scopes VALUES (?, ?, ?, ?, ?, ?)",
-                (run_id, commit.scope, progress.step, progress.next_node, progress.action,
-                 int(progress.done)),
-            )  # fmt: skip
-            db.execute(
-                "INSERT INTO run_steps VALUES "
-                "(?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM run_steps WHERE run_id = ?), "
-                "?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    run_id, run_id, step.key, step.node, step.action, step.started,
-                    step.duration, step.input_tokens, step.output_tokens, step.error, step.state,
-                ),
-            )  # fmt: skip
-            for separator in ("|", "/"):
-                low = step.key + separator
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                updated = db.execute(
+                    "UPDATE runs SET state = ?, steps = steps + 1, "
+                    "input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, "
+                    "updated = ?, lease_until = ? WHERE run_id = ? AND lease_owner = ?",
+                    (
+                        commit.state, step.input_tokens, step.output_tokens,
+                        step.started + step.duration, commit.lease_until, run_id, owner,
+                    ),
+                )  # fmt: skip
+                if updated.rowcount != 1:
+                    _check_owner(db, run_id, owner)
+                db.execute(
+                    "INSERT OR REPLACE INTO run_scopes VALUES (?, ?, ?, ?, ?, ?)",
+                    (run_id, commit.scope, progress.step, progress.next_node, progress.action,
+                     int(progress.done)),
+                )  # fmt: skip
+                db.execute(
+                    "INSERT OR REPLACE INTO run_steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        run_id, commit.seq, step.key, step.node, step.action, step.started,
+                        step.duration, step.input_tokens, step.output_tokens, step.error,
+                        step.state,
+                    ),
+                )  # fmt: skip
+                low = step.key + "|"
                 db.execute(
                     "DELETE FROM run_journal WHERE run_id = ? AND key >= ? AND key < ?",
                     (run_id, low, low + _HIGH),
                 )
-            low = step.key + "/"
-            db.execute(
-                "DELETE FROM run_scopes WHERE run_id = ? AND scope >= ? AND scope < ?",
-                (run_id, low, low + _HIGH),
-            )
+                if commit.nested:
+                    low = step.key + "/"
+                    for table, column in (("run_journal", "key"), ("run_scopes", "scope")):
+                        db.execute(
+                            f"DELETE FROM {table} WHERE run_id = ? AND {column} >= ? "
+                            f"AND {column} < ?",
+                            (run_id, low, low + _HIGH),
+                        )
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     async def finish(
         self,

@@ -97,6 +97,10 @@ class Commit:
     step: StepRecord
     state: bytes
     lease_until: float
+    seq: int
+    """The step's number in the run, from 1: the order ``steps`` returns them in."""
+    nested: bool = False
+    """True when the step ran a flow: its inner scopes and journal go too."""
 
 
 @dataclass(slots=True)
