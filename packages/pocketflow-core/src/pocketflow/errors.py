@@ -370,3 +370,20 @@ class RunCancelledError(DurableRunError):
 
 class FlowChangedError(DurableRunError):
     """The flow changed shape since the run started, and ``on_change`` is "refuse"."""
+
+
+class FlowSuspended(DurableRunError):
+    """A durable run stopped on a question for a person (``inbox`` feedback).
+
+    ``run_id`` and ``question`` say what waits; the message gives the command that
+    answers it. The run resumes when it is run again after the answer.
+    """
+
+    def __init__(self, run_id: str, question: Any, message: str) -> None:
+        self.run_id = run_id
+        self.question = question
+        super().__init__(message)
+
+
+class QuestionNotWaiting(DurableRunError):
+    """An answer came for a run that has no waiting question; nothing was changed."""

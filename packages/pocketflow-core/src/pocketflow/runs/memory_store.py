@@ -9,16 +9,24 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field, replace
 
-from pocketflow.errors import RunCancelledError, RunLeasedError
+from pocketflow.errors import (
+    QuestionNotWaiting,
+    RunCancelledError,
+    RunLeasedError,
+    RunNotFoundError,
+)
 from pocketflow.runs.store import (
     Commit,
     LoadedRun,
+    Question,
+    QuestionStatus,
     RunInfo,
     RunStatus,
     RunStore,
     Scope,
     StepRecord,
-    lease_is_free,
+    may_start,
+    not_waiting_message,
 )
 
 
@@ -28,6 +36,7 @@ class _Run:
     scopes: dict[str, Scope] = field(default_factory=dict)
     journal: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     steps: list[StepRecord] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
 
 
 class MemoryRunStore(RunStore):
@@ -51,7 +60,7 @@ class MemoryRunStore(RunStore):
                 return None
             if run.info.status in ("done", "cancelled"):
                 return LoadedRun(replace(run.info))
-            if not lease_is_free(run.info, now):
+            if not may_start(run.info, owner, now):
                 raise RunLeasedError(
                     f"Run {info.run_id!r} is being run by {run.info.lease_owner} right now: "
                     f"only one runs it at a time."
@@ -114,6 +123,84 @@ class MemoryRunStore(RunStore):
             if status == "done":
                 run.scopes.clear()
                 run.journal.clear()
+
+    async def suspend(self, run_id: str, owner: str, question: Question) -> None:
+        """Store the question, mark the run waiting, release the lease."""
+        with self._lock:
+            run = self._owned(run_id, owner)
+            run.questions = [q for q in run.questions if q.key != question.key]
+            run.questions.insert(0, replace(question, status="waiting"))
+            run.info.status, run.info.updated = "waiting", question.asked
+            run.info.lease_owner, run.info.lease_until = None, 0.0
+
+    async def answer(
+        self,
+        run_id: str,
+        decision: str,
+        comment: str | None,
+        value: bytes,
+        now: float,
+        *,
+        expired: bool = False,
+    ) -> Question:
+        """Answer the waiting question, journal the answer, queue the run."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                raise RunNotFoundError(f"No run {run_id!r} in {self.url}.")
+            waiting = [q for q in run.questions if q.status == "waiting"]
+            if run.info.status != "waiting" or not waiting:
+                raise QuestionNotWaiting(
+                    not_waiting_message(run_id, run.info.status, run.questions)
+                )
+            question = waiting[0]
+            question.status = "expired" if expired else "answered"
+            question.decision, question.comment, question.answered = decision, comment, now
+            run.journal[question.key] = ("feedback", value)
+            run.info.status, run.info.updated = "queued", now
+            return replace(question)
+
+    async def questions(
+        self, status: QuestionStatus | None = "waiting", limit: int = 100
+    ) -> list[Question]:
+        """Questions, newest first, with their run's flow, steps and tokens."""
+        with self._lock:
+            found = [
+                replace(
+                    q,
+                    flow=run.info.flow,
+                    steps=run.info.steps,
+                    input_tokens=run.info.input_tokens,
+                    output_tokens=run.info.output_tokens,
+                )
+                for run in self._runs.values()
+                for q in run.questions
+                if status is None or q.status == status
+            ]
+        found.sort(key=lambda question: question.asked, reverse=True)
+        return found[:limit]
+
+    async def claim(self, owner: str, lease_until: float, now: float, limit: int) -> list[RunInfo]:
+        """Take up to ``limit`` queued runs, oldest first."""
+        with self._lock:
+            queued = sorted(
+                (run for run in self._runs.values() if run.info.status == "queued"),
+                key=lambda run: run.info.updated,
+            )[:limit]
+            for run in queued:
+                run.info.status, run.info.updated = "running", now
+                run.info.lease_owner, run.info.lease_until = owner, lease_until
+            return [replace(run.info) for run in queued]
+
+    async def requeue(self, run_id: str, stale_owner: str, now: float) -> bool:
+        """Queue again a run whose owner died."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None or run.info.status != "running" or run.info.lease_owner != stale_owner:
+                return False
+            run.info.status, run.info.updated = "queued", now
+            run.info.lease_owner, run.info.lease_until = None, 0.0
+            return True
 
     async def renew(self, run_id: str, owner: str, lease_until: float) -> bool:
         """Extend the lease."""

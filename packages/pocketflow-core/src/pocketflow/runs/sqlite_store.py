@@ -17,17 +17,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pocketflow.errors import ConfigError, RunCancelledError, RunLeasedError
+from pocketflow.errors import (
+    ConfigError,
+    QuestionNotWaiting,
+    RunCancelledError,
+    RunLeasedError,
+    RunNotFoundError,
+)
 from pocketflow.runs.store import (
     Commit,
     LoadedRun,
+    Question,
+    QuestionStatus,
     RunInfo,
     RunStatus,
     RunStore,
     Scope,
     StepRecord,
     StoreLocation,
-    lease_is_free,
+    may_start,
+    not_waiting_message,
 )
 
 SCHEMA_VERSION = 1
@@ -45,6 +54,10 @@ CREATE TABLE IF NOT EXISTS run_scopes (
 CREATE TABLE IF NOT EXISTS run_journal (
     run_id TEXT NOT NULL, key TEXT NOT NULL, kind TEXT NOT NULL, value BLOB NOT NULL,
     PRIMARY KEY (run_id, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS run_questions (
+    run_id TEXT NOT NULL, key TEXT NOT NULL, content TEXT NOT NULL, asked REAL NOT NULL,
+    audience TEXT, expires REAL, default_decision TEXT, status TEXT NOT NULL, decision TEXT,
+    comment TEXT, answered REAL, node TEXT NOT NULL, PRIMARY KEY (run_id, key)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS run_steps (
     run_id TEXT NOT NULL, seq INTEGER NOT NULL, key TEXT NOT NULL, node TEXT NOT NULL,
     action TEXT, started REAL NOT NULL, duration REAL NOT NULL,
@@ -127,7 +140,7 @@ class SqliteRunStore(RunStore):
             stored = _info(found)
             if stored.status in ("done", "cancelled"):
                 return LoadedRun(stored)
-            if not lease_is_free(stored, now):
+            if not may_start(stored, owner, now):
                 raise RunLeasedError(_leased_message(stored))
             db.execute(
                 "UPDATE runs SET status = 'running', error = NULL, lease_owner = ?, "
@@ -233,6 +246,110 @@ class SqliteRunStore(RunStore):
                 db.execute("DELETE FROM run_scopes WHERE run_id = ?", (run_id,))
                 db.execute("DELETE FROM run_journal WHERE run_id = ?", (run_id,))
 
+    async def suspend(self, run_id: str, owner: str, question: Question) -> None:
+        """Store the question, mark the run waiting, release the lease."""
+        q = question
+        with self._write() as db:
+            _check_owner(db, run_id, owner)
+            db.execute(
+                "INSERT OR REPLACE INTO run_questions VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, 'waiting', NULL, NULL, NULL, ?)",
+                (run_id, q.key, q.content, q.asked, q.audience, q.expires, q.default, q.node),
+            )
+            db.execute(
+                "UPDATE runs SET status = 'waiting', lease_owner = NULL, lease_until = 0, "
+                "updated = ? WHERE run_id = ?",
+                (q.asked, run_id),
+            )
+
+    async def answer(
+        self,
+        run_id: str,
+        decision: str,
+        comment: str | None,
+        value: bytes,
+        now: float,
+        *,
+        expired: bool = False,
+    ) -> Question:
+        """Answer the waiting question, journal the answer, queue the run."""
+        with self._write() as db:
+            run = db.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            if run is None:
+                raise RunNotFoundError(f"No run {run_id!r} in {self.url}.")
+            rows = db.execute(
+                f"SELECT {_QUESTION_COLUMNS} FROM run_questions WHERE run_id = ? "
+                "ORDER BY asked DESC",
+                (run_id,),
+            ).fetchall()
+            questions = [_question(row) for row in rows]
+            waiting = [q for q in questions if q.status == "waiting"]
+            if run[0] != "waiting" or not waiting:
+                raise QuestionNotWaiting(not_waiting_message(run_id, run[0], questions))
+            question = waiting[0]
+            question.status = "expired" if expired else "answered"
+            question.decision, question.comment, question.answered = decision, comment, now
+            db.execute(
+                "UPDATE run_questions SET status = ?, decision = ?, comment = ?, answered = ? "
+                "WHERE run_id = ? AND key = ?",
+                (question.status, decision, comment, now, run_id, question.key),
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO run_journal VALUES (?, ?, 'feedback', ?)",
+                (run_id, question.key, value),
+            )
+            db.execute(
+                "UPDATE runs SET status = 'queued', updated = ? WHERE run_id = ?", (now, run_id)
+            )
+            return question
+
+    async def questions(
+        self, status: QuestionStatus | None = "waiting", limit: int = 100
+    ) -> list[Question]:
+        """Questions, newest first, with their run's flow, steps and tokens."""
+        where, arguments = ("WHERE q.status = ?", (status,)) if status else ("", ())
+        columns = ", ".join(f"q.{c.strip()}" for c in _QUESTION_COLUMNS.split(","))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {columns}, r.flow, r.steps, r.input_tokens, r.output_tokens "
+                f"FROM run_questions q JOIN runs r ON r.run_id = q.run_id {where} "
+                "ORDER BY q.asked DESC LIMIT ?",
+                (*arguments, limit),
+            ).fetchall()
+        found = []
+        for row in rows:
+            question = _question(row[:-4])
+            question.flow, question.steps, question.input_tokens, question.output_tokens = row[-4:]
+            found.append(question)
+        return found
+
+    async def claim(self, owner: str, lease_until: float, now: float, limit: int) -> list[RunInfo]:
+        """Take up to ``limit`` queued runs, oldest first."""
+        with self._write() as db:
+            rows = db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE status = 'queued' ORDER BY updated LIMIT ?",
+                (limit,),
+            ).fetchall()
+            claimed = [_info(row) for row in rows]
+            for info in claimed:
+                db.execute(
+                    "UPDATE runs SET status = 'running', lease_owner = ?, lease_until = ?, "
+                    "updated = ? WHERE run_id = ?",
+                    (owner, lease_until, now, info.run_id),
+                )
+                info.status, info.lease_owner, info.lease_until = "running", owner, lease_until
+        return claimed
+
+    async def requeue(self, run_id: str, stale_owner: str, now: float) -> bool:
+        """Queue again a run whose owner died."""
+        with self._write() as db:
+            updated = db.execute(
+                "UPDATE runs SET status = 'queued', lease_owner = NULL, lease_until = 0, "
+                "updated = ? WHERE run_id = ? AND status = 'running' AND lease_owner = ?",
+                (now, run_id, stale_owner),
+            )
+            return updated.rowcount == 1
+
     async def renew(self, run_id: str, owner: str, lease_until: float) -> bool:
         """Extend the lease."""
         with self._write() as db:
@@ -294,7 +411,7 @@ class SqliteRunStore(RunStore):
                     (updated_before,),
                 )
             ]
-            for table in ("run_scopes", "run_journal", "run_steps", "runs"):
+            for table in ("run_scopes", "run_journal", "run_steps", "run_questions", "runs"):
                 db.executemany(f"DELETE FROM {table} WHERE run_id = ?", [(i,) for i in ids])
         return len(ids)
 
@@ -314,6 +431,22 @@ def _info(row: Any) -> RunInfo:
         state=None if state is None else bytes(state),
         outcome=None if outcome is None else bytes(outcome),
         lease_owner=lease_owner, lease_until=lease_until,
+    )  # fmt: skip
+
+
+_QUESTION_COLUMNS = (
+    "run_id, key, content, asked, audience, expires, default_decision, status, decision, "
+    "comment, answered, node"
+)
+
+
+def _question(row: Any) -> Question:
+    (run_id, key, content, asked, audience, expires, default, status, decision, comment,
+     answered, node) = row  # fmt: skip
+    return Question(
+        run_id=run_id, key=key, content=content, asked=asked, audience=audience,
+        expires=expires, default=default, status=status, decision=decision, comment=comment,
+        answered=answered, node=node,
     )  # fmt: skip
 
 

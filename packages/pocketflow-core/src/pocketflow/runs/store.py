@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-RunStatus = Literal["running", "waiting", "failed", "done", "cancelled"]
-STATUSES: tuple[RunStatus, ...] = ("running", "waiting", "failed", "done", "cancelled")
+RunStatus = Literal["queued", "running", "waiting", "failed", "done", "cancelled"]
+"""``queued``: ready for a worker to run (an answered question, or enqueued);
+``waiting``: stopped on a question nobody answered yet."""
+STATUSES: tuple[RunStatus, ...] = ("queued", "running", "waiting", "failed", "done", "cancelled")
+QuestionStatus = Literal["waiting", "answered", "expired"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,31 @@ class RunInfo:
     outcome: bytes | None = None
     lease_owner: str | None = None
     lease_until: float = 0.0
+
+
+@dataclass(slots=True)
+class Question:
+    """A question a durable run stopped on, waiting for a person (``inbox`` feedback)."""
+
+    run_id: str
+    key: str
+    """The journal key its answer is written to, so the resumed step replays it."""
+    content: str
+    asked: float
+    audience: str | None = None
+    expires: float | None = None
+    default: str | None = None
+    status: QuestionStatus = "waiting"
+    decision: str | None = None
+    comment: str | None = None
+    answered: float | None = None
+    node: str = ""
+    """The step that asked: its key and node id, e.g. ``"0 (0:SummarizeThenVerify)"``."""
+    flow: str = ""
+    """Filled by :meth:`RunStore.questions` from the run: its flow, steps and tokens."""
+    steps: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +189,45 @@ class RunStore(ABC):
         """
 
     @abstractmethod
+    async def suspend(self, run_id: str, owner: str, question: Question) -> None:
+        """Store ``question``, mark the run waiting and release the lease (one transaction)."""
+
+    @abstractmethod
+    async def answer(
+        self,
+        run_id: str,
+        decision: str,
+        comment: str | None,
+        value: bytes,
+        now: float,
+        *,
+        expired: bool = False,
+    ) -> Question:
+        """Answer the run's waiting question: journal ``value`` at its key, queue the run.
+
+        ``expired`` records that the question's default was applied. Raises
+        RunNotFoundError, or QuestionNotWaiting (changing nothing) when the run has no
+        waiting question. Returns the question as answered.
+        """
+
+    @abstractmethod
+    async def questions(
+        self, status: QuestionStatus | None = "waiting", limit: int = 100
+    ) -> list[Question]:
+        """Questions, newest first, with their run's flow, steps and tokens filled in."""
+
+    @abstractmethod
+    async def claim(self, owner: str, lease_until: float, now: float, limit: int) -> list[RunInfo]:
+        """Take up to ``limit`` queued runs for a worker: mark them running under its lease.
+
+        Two workers never claim the same run.
+        """
+
+    @abstractmethod
+    async def requeue(self, run_id: str, stale_owner: str, now: float) -> bool:
+        """Queue a running run again whose owner ``stale_owner`` died; False if it moved on."""
+
+    @abstractmethod
     async def renew(self, run_id: str, owner: str, lease_until: float) -> bool:
         """Extend the lease; False when the owner no longer holds it."""
 
@@ -226,3 +294,25 @@ def lease_is_free(info: RunInfo, now: float) -> bool:
     """True when nobody holds the run's lease (none, expired, or a dead local process)."""
     owner = info.lease_owner
     return not owner or info.lease_until <= now or owner_is_dead(owner)
+
+
+def may_start(info: RunInfo, owner: str, now: float) -> bool:
+    """True when ``owner`` may run ``info`` now: it holds the lease, or nobody does."""
+    return info.lease_owner == owner or lease_is_free(info, now)
+
+
+def not_waiting_message(run_id: str, status: str, questions: list[Question]) -> str:
+    """Why run ``run_id`` (in ``status``) takes no answer, for QuestionNotWaiting."""
+    last = questions[0] if questions else None
+    if last is not None and last.status != "waiting":
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(last.answered or 0))
+        how = "its default applied" if last.status == "expired" else "answered"
+        return (
+            f"Run {run_id!r} has no question waiting: the last one was {how} "
+            f"({last.decision!r}) at {when}. Nothing was changed."
+        )
+    return (
+        f"Run {run_id!r} is {status} and has no question waiting for an answer. "
+        f"Nothing was changed; `pocketflow runs list --status waiting` shows the questions "
+        f"that wait."
+    )
