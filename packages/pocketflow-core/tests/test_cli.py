@@ -21,7 +21,11 @@ def test_plugins_lists_builtins_and_what_they_register(
 ) -> None:
     out = run(capsys, "plugins")
     assert "builtins" in out
-    assert "registers: llm offline, feedback auto, feedback llm-judge" in out
+    assert (
+        "registers: llm offline, feedback auto, feedback inbox, feedback llm-judge, "
+        "store sqlite, store memory"
+    ) in out
+    assert "  sqlite       [sqlite] runs in a local SQLite file" in out
     assert "LLM providers (use as provider:model):" in out
 
 

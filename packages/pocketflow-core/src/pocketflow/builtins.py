@@ -12,6 +12,7 @@ from pocketflow.hookspecs import (
     RegisterRunStore,
     hookimpl,
 )
+from pocketflow.inbox_feedback import InboxFeedback
 from pocketflow.judge import LLMJudge
 from pocketflow.offline import OfflineLLM
 
@@ -29,12 +30,18 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
 
 @hookimpl
 def register_feedback_providers(register: RegisterFeedbackProvider) -> None:
-    """The ``auto`` and ``llm-judge`` feedback providers."""
+    """The ``auto``, ``inbox`` and ``llm-judge`` feedback providers."""
     register(
         "auto",
         AutoFeedback,
         settings=AutoFeedback.settings_types,
         description="scripted verdicts for unattended runs (auto, auto:deny, auto:deny,approve)",
+    )
+    register(
+        "inbox",
+        InboxFeedback,
+        settings=InboxFeedback.settings_types,
+        description="the question waits in the run store until a person answers (durable runs)",
     )
     register(
         "llm-judge",

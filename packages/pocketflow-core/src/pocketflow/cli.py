@@ -41,6 +41,7 @@ def show_plugins(plugins: PluginManager) -> list[str]:
         ("LLM providers (use as provider:model)", plugins.llm_providers),
         ("File readers", plugins.readers),
         ("Feedback providers", plugins.feedback_providers),
+        ("Run stores (for durable runs)", plugins.run_stores),
     )
     for title, table in sections:
         lines.append(f"{title}:")

@@ -18,8 +18,36 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class Suspend(BaseException):
+    """Stops a durable run until a person answers (raised by the ``inbox`` provider).
+
+    A ``BaseException``, so node retries, ``exec_fallback`` and a user's
+    ``except Exception`` let it through; the durable runner turns it into a stored
+    question and raises :class:`~pocketflow.errors.FlowSuspended` to the caller.
+    """
+
+    def __init__(
+        self,
+        content: str,
+        *,
+        audience: str | None = None,
+        expires_in: float | None = None,
+        default: str | None = None,
+    ) -> None:
+        super().__init__(content)
+        self.content = content
+        self.audience = audience
+        self.expires_in = expires_in
+        self.default = default
+        self.key: str | None = None
+        """The journal key of the feedback call that asked (set by :func:`journaled`)."""
+
+
 class JournalSlot(Protocol):
     """One facade call's place in a durable step's journal."""
+
+    key: str
+    """Where in the journal the answer is kept."""
 
     found: bool
     """True when the journal already holds this call's answer (then read ``value``)."""
@@ -61,7 +89,11 @@ def journaled(kind: str) -> Callable[[Facade[P, R]], Facade[P, R]]:
             if slot.found:
                 replayed: R = slot.value
                 return replayed
-            answer = await facade(*args, **kwargs)
+            try:
+                answer = await facade(*args, **kwargs)
+            except Suspend as suspend:
+                suspend.key = suspend.key or slot.key
+                raise
             await slot.record(answer)
             return answer
 

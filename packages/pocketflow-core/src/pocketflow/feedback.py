@@ -8,27 +8,70 @@ in the config file, else ``console``. A choice may carry an argument after a col
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pocketflow.durability import journaled
-from pocketflow.providers import Feedback
+from pocketflow.providers import Feedback, FeedbackRequest
 from pocketflow.runtime import current_runtime
 from pocketflow.sync import run_sync
 
 
 @journaled("feedback")
-async def request_feedback(content: str, *, provider: str | None = None) -> Feedback:
-    """Ask the feedback provider to judge ``content``; the verdict with its comment."""
-    return await current_runtime().feedback(provider).review(content)
+async def request_feedback(
+    content: str,
+    *,
+    provider: str | None = None,
+    audience: str | None = None,
+    expires_in: float | timedelta | None = None,
+    default: str | None = None,
+) -> Feedback:
+    """Ask the feedback provider to judge ``content``; the verdict with its comment.
+
+    ``audience`` (who may answer), ``expires_in`` and ``default`` (what counts as the
+    answer when nobody answers in time) are for providers that wait for a person, such
+    as ``inbox``; providers that answer at once ignore them.
+    """
+    seconds = expires_in.total_seconds() if isinstance(expires_in, timedelta) else expires_in
+    if seconds is not None and (seconds <= 0 or default is None):
+        raise ValueError(
+            "expires_in needs a positive duration and a default= verdict to apply when it "
+            f'passes, e.g. expires_in=timedelta(hours=24), default="deny"; got {expires_in!r} '
+            f"and default={default!r}."
+        )
+    request = FeedbackRequest(content, audience, seconds, default)
+    return await current_runtime().feedback(provider).ask(request)
 
 
-async def gather_user_feedback(content: str, *, provider: str | None = None) -> str:
+async def gather_user_feedback(
+    content: str,
+    *,
+    provider: str | None = None,
+    audience: str | None = None,
+    expires_in: float | timedelta | None = None,
+    default: str | None = None,
+) -> str:
     """Ask for a verdict on ``content``: "approve" or "deny".
 
-    A provider may document more verdicts; :func:`request_feedback` also gives its comment.
+    A provider may document more verdicts; :func:`request_feedback` also gives its
+    comment, and explains ``audience``, ``expires_in`` and ``default``.
     """
-    feedback = await request_feedback(content, provider=provider)
+    feedback = await request_feedback(
+        content, provider=provider, audience=audience, expires_in=expires_in, default=default
+    )
     return feedback.decision
 
 
-def gather_user_feedback_sync(content: str, *, provider: str | None = None) -> str:
+def gather_user_feedback_sync(
+    content: str,
+    *,
+    provider: str | None = None,
+    audience: str | None = None,
+    expires_in: float | timedelta | None = None,
+    default: str | None = None,
+) -> str:
     """Sync twin of :func:`gather_user_feedback`."""
-    return run_sync(gather_user_feedback(content, provider=provider))
+    return run_sync(
+        gather_user_feedback(
+            content, provider=provider, audience=audience, expires_in=expires_in, default=default
+        )
+    )

@@ -121,6 +121,7 @@ class Flow(BaseNode):
         run_id: str | None = None,
         store: str | None = None,
         on_change: durability.OnChange = "refuse",
+        target: str | None = None,
     ) -> Any:
         """Run the flow on ``shared`` and return its action.
 
@@ -128,10 +129,12 @@ class Flow(BaseNode):
         (``store``, a URL; default: ``[runs] store`` in the config), and calling again
         with the same ``run_id`` resumes it (see the README's "Durable runs").
         ``on_change="continue"`` resumes a run whose flow changed shape since it started.
+        ``target`` (``"MODULE:ATTR"`` or ``"path/to/file.py:ATTR"``, a flow or a function
+        returning one) lets ``pocketflow runs resume`` and workers resume the run.
         """
         if run_id is None:
             return super().run(shared)
-        options = {"store": store, "on_change": on_change}
+        options = {"store": store, "on_change": on_change, "target": target}
         return durability.get_runner().run(self, shared, run_id, options)
 
 
@@ -200,14 +203,15 @@ class AsyncFlow(Flow, AsyncNode):
         run_id: str | None = None,
         store: str | None = None,
         on_change: durability.OnChange = "refuse",
+        target: str | None = None,
     ) -> Any:
         """Run the flow on ``shared`` and return its action; durable with ``run_id``.
 
-        See :meth:`Flow.run` for ``run_id``, ``store`` and ``on_change``.
+        See :meth:`Flow.run` for ``run_id``, ``store``, ``on_change`` and ``target``.
         """
         if run_id is None:
             return await super().run_async(shared)
-        options = {"store": store, "on_change": on_change}
+        options = {"store": store, "on_change": on_change, "target": target}
         return await durability.get_runner().run_async(self, shared, run_id, options)
 
     async def post_async(self, shared: Any, prep_res: Any, exec_res: Any) -> Any:

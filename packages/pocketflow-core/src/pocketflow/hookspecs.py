@@ -145,6 +145,16 @@ def node_finished(node: Any, shared: Any, action: Any, error: BaseException | No
 
 
 @hookspec
+def feedback_requested(question: Any) -> None:
+    """A durable run stopped on a question for a person (``inbox`` feedback).
+
+    Called once, when the question is stored. ``question`` is a
+    :class:`~pocketflow.runs.store.Question` (run id, content, audience, expiry). Post
+    it to a chat, send a mail, page someone; return quickly.
+    """
+
+
+@hookspec
 def llm_call_finished(record: LLMCallRecord) -> None:
     """An LLM call ended, answered or failed for good.
 

@@ -217,6 +217,21 @@ class Feedback:
     comment: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FeedbackRequest:
+    """What :func:`~pocketflow.request_feedback` asks: the content and how to ask it.
+
+    ``audience`` says who may answer (free text, shown to reviewers); ``expires_in``
+    (seconds) and ``default`` say what happens when nobody answers in time. Providers
+    that answer at once (console, auto) may ignore them.
+    """
+
+    content: str
+    audience: str | None = None
+    expires_in: float | None = None
+    default: str | None = None
+
+
 class FeedbackProvider(ABC):
     """Judges content: a person at a terminal, a scripted answer, an LLM judge."""
 
@@ -226,6 +241,10 @@ class FeedbackProvider(ABC):
     @abstractmethod
     async def review(self, content: str) -> Feedback:
         """Return the verdict on ``content``."""
+
+    async def ask(self, request: FeedbackRequest) -> Feedback:
+        """Return the verdict on ``request``; by default :meth:`review` of its content."""
+        return await self.review(request.content)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release anything held."""

@@ -10,12 +10,14 @@ package is loaded on the first durable run; the engine reaches it only through
 from __future__ import annotations
 
 from pocketflow import durability
+from pocketflow.runs.answers import DECISIONS, InvalidAnswer, answer, answer_sync
 from pocketflow.runs.runner import Runner
 from pocketflow.runs.serialize import JsonSerializer, PickleSerializer, Serializer
 from pocketflow.runs.settings import ENV_RUNS, RunSettings, close_stores, open_store, run_settings
 from pocketflow.runs.store import (
     Commit,
     LoadedRun,
+    Question,
     RunInfo,
     RunStatus,
     RunStore,
@@ -27,11 +29,14 @@ from pocketflow.runs.store import (
 durability.runner = Runner()
 
 __all__ = [
+    "DECISIONS",
     "ENV_RUNS",
     "Commit",
+    "InvalidAnswer",
     "JsonSerializer",
     "LoadedRun",
     "PickleSerializer",
+    "Question",
     "RunInfo",
     "RunSettings",
     "RunStatus",
@@ -41,6 +46,8 @@ __all__ = [
     "Serializer",
     "StepRecord",
     "StoreLocation",
+    "answer",
+    "answer_sync",
     "close_stores",
     "open_store",
     "run_settings",

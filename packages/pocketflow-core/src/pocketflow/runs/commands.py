@@ -5,6 +5,9 @@ pocketflow run MODULE:ATTR [--shared JSON|@file.json] [--run-id ID]
 pocketflow runs list [--status S]  runs, most recently updated first
 pocketflow runs show ID [--state]  a run's steps (node, action, duration, tokens, errors)
 pocketflow runs resume ID          resume a run started with ``pocketflow run``
+pocketflow runs answer ID approve|deny [--comment TEXT]
+                                   answer the question a run waits on
+pocketflow runs worker             resume every run that is ready, several at once
 pocketflow runs cancel ID          cancel an unfinished run
 pocketflow runs prune --older-than 30d   delete ended runs not updated since
 
@@ -16,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import json
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Coroutine
@@ -28,9 +31,12 @@ from typing import Any
 
 from pocketflow import durability
 from pocketflow.errors import DurableRunError, PocketFlowError, RunNotFoundError
-from pocketflow.flows import AsyncFlow, Flow
-from pocketflow.runs.settings import close_stores, run_settings
-from pocketflow.runs.store import STATUSES, RunInfo, RunStore, StepRecord
+from pocketflow.flows import AsyncFlow
+from pocketflow.runs.answers import answer_in
+from pocketflow.runs.settings import RunSettings, close_stores, run_settings
+from pocketflow.runs.store import STATUSES, Question, RunInfo, RunStore, StepRecord
+from pocketflow.runs.targets import load_flow
+from pocketflow.runs.worker import RunWorker
 
 COMMANDS = ("run", "runs")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
@@ -57,6 +63,14 @@ def add_commands(commands: Any) -> None:
     resume = actions.add_parser("resume", parents=[common], help="resume a run")
     resume.add_argument("run_id")
     resume.add_argument("--on-change", choices=("refuse", "continue"), default="refuse")
+    answer = actions.add_parser("answer", parents=[common], help="answer a waiting question")
+    answer.add_argument("run_id")
+    answer.add_argument("decision", help="approve or deny")
+    answer.add_argument("--comment", help="why (kept with the answer)")
+    worker = actions.add_parser("worker", parents=[common], help="resume runs that are ready")
+    worker.add_argument("--concurrency", type=int, default=4, help="runs at once (default 4)")
+    worker.add_argument("--poll", type=float, default=2.0, help="seconds between looks")
+    worker.add_argument("--once", action="store_true", help="stop when nothing is ready")
     cancel = actions.add_parser("cancel", parents=[common], help="cancel an unfinished run")
     cancel.add_argument("run_id")
     prune = actions.add_parser("prune", parents=[common], help="delete old ended runs")
@@ -84,12 +98,33 @@ async def _dispatch(arguments: argparse.Namespace) -> int:
         run_id = arguments.run_id or f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
         shared = _shared_from(arguments.shared)
         return await _run(arguments, arguments.target, run_id, shared, "refuse")
-    store = run_settings(arguments.store).store
+    settings = run_settings(arguments.store)
+    store = settings.store
     command = arguments.runs_command
     if command == "list":
         infos = await store.list_runs(arguments.status, arguments.limit)
-        _print(arguments, [_info_json(i) for i in infos], _list_lines(infos))
+        lines = _list_lines(infos)
+        questions = await store.questions("waiting", arguments.limit)
+        if arguments.status in (None, "waiting") and questions:
+            lines += _question_lines(questions)
+        rows = [_info_json(i) for i in infos]
+        if arguments.status == "waiting":
+            asked = {q.run_id: q for q in questions}
+            rows = [{**row, "question": _question_json(asked.get(row["run_id"]))} for row in rows]
+        _print(arguments, rows, lines)
         return 0
+    if command == "answer":
+        question = await answer_in(
+            store, arguments.run_id, arguments.decision, comment=arguments.comment
+        )
+        lines = [
+            f"{question.run_id}: {question.decision} recorded. Resume it: pocketflow runs resume "
+            f"{question.run_id} (or a running `pocketflow runs worker` picks it up)."
+        ]
+        _print(arguments, _question_json(question), lines)
+        return 0
+    if command == "worker":
+        return await _work(arguments, settings)
     info = None if command == "prune" else await _get(store, arguments.run_id)
     if command == "show":
         assert info is not None
@@ -145,26 +180,6 @@ async def _run(
     data = {"run_id": run_id, "outcome": outcome, "shared": shared}
     _print(arguments, data, [f"outcome: {outcome!r}", _json(shared)])
     return 0
-
-
-def load_flow(target: str) -> Flow:
-    """The flow ``MODULE:ATTR`` names: a flow, or a function that returns one."""
-    module_name, colon, attribute = target.partition(":")
-    if not colon or not module_name or not attribute:
-        raise ValueError(f"{target!r}: write the flow as MODULE:ATTR, e.g. myapp.flows:build")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    try:
-        found: Any = importlib.import_module(module_name)
-        for part in attribute.split("."):
-            found = getattr(found, part)
-    except (ImportError, AttributeError) as error:
-        raise ValueError(f"{target!r} cannot be loaded: {error}") from error
-    if callable(found) and not isinstance(found, Flow):
-        found = found()
-    if not isinstance(found, Flow):
-        raise ValueError(f"{target!r} is a {type(found).__name__}, not a flow.")
-    return found
 
 
 def _shared_from(text: str) -> Any:
@@ -229,6 +244,53 @@ def _step_json(step: StepRecord) -> dict[str, Any]:
         "duration": step.duration, "input_tokens": step.input_tokens,
         "output_tokens": step.output_tokens, "error": step.error,
     }  # fmt: skip
+
+
+async def _work(arguments: argparse.Namespace, settings: RunSettings) -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signal_number, stop.set)
+    worker = RunWorker(
+        settings,
+        concurrency=arguments.concurrency,
+        poll=arguments.poll,
+        report=lambda line: print(line, flush=True),
+    )
+    print(f"worker {worker.owner}: resuming ready runs from {settings.store.url}", flush=True)
+    finished = await worker.run(stop, once=arguments.once)
+    print(f"worker stopped: {finished} run(s) finished.", flush=True)
+    return 0
+
+
+def _question_json(question: Question | None) -> dict[str, Any] | None:
+    if question is None:
+        return None
+    return {
+        "run_id": question.run_id, "key": question.key, "node": question.node,
+        "content": question.content, "audience": question.audience, "asked": question.asked,
+        "expires": question.expires, "default": question.default, "status": question.status,
+        "decision": question.decision, "comment": question.comment,
+        "answered": question.answered,
+    }  # fmt: skip
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def _question_lines(questions: list[Question]) -> list[str]:
+    now = time.time()
+    lines = ["", "Waiting for an answer (pocketflow runs answer ID approve|deny):"]
+    for question in questions:
+        first = (question.content.strip().splitlines() or [""])[0]
+        shown = first[:70] + ("..." if len(first) > 70 else "")
+        who = f" for {question.audience}" if question.audience else ""
+        lines.append(f"  {question.run_id:<28} {_age(now - question.asked):>4} ago{who}: {shown}")
+    return lines
 
 
 def _list_lines(infos: list[RunInfo]) -> list[str]:

@@ -20,11 +20,12 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from pocketflow import observers
-from pocketflow.durability import current_calls
+from pocketflow.durability import Suspend, current_calls
 from pocketflow.errors import (
     AsyncRunRequired,
     DurableRunError,
     FlowChangedError,
+    FlowSuspended,
     MaxStepsExceeded,
     MissingStartNode,
     RunCancelledError,
@@ -45,7 +46,16 @@ from pocketflow.nodes import (
 from pocketflow.runs.graph import FlowGraph, check_unchanged, shape
 from pocketflow.runs.journal import StepCalls, StepTokens
 from pocketflow.runs.settings import RunSettings, run_settings
-from pocketflow.runs.store import Commit, LoadedRun, RunInfo, Scope, StepRecord, new_owner
+from pocketflow.runs.store import (
+    Commit,
+    LoadedRun,
+    Question,
+    RunInfo,
+    Scope,
+    StepRecord,
+    new_owner,
+)
+from pocketflow.runtime import current_runtime
 
 T = TypeVar("T")
 
@@ -67,6 +77,8 @@ class DurableRun:
         self.scopes: dict[str, Scope] = {}
         self.journal: dict[str, tuple[str, bytes]] = {}
         self.committed_steps = 0
+        self.running_nodes: dict[str, str] = {}
+        """Node id by step key while the step runs (to say who asked a question)."""
 
     def resume_from(self, loaded: LoadedRun) -> None:
         """Continue from what the store holds: each level's progress and the journal."""
@@ -158,7 +170,9 @@ class DurableRun:
             key = f"{prefix}{steps}"
             started, clock = time.time(), time.perf_counter()
             tokens = StepTokens()
+            node_id = self.running_nodes[key] = ids.id_of(original)
             action = await self._observed_step(current, shared, key, in_async, tokens)
+            del self.running_nodes[key]
             duration = time.perf_counter() - clock
             try:
                 next_node = current.successors.get(action or "default") if standard_lookup else None
@@ -169,9 +183,7 @@ class DurableRun:
             steps += 1
             shown = None if action is None else str(action)
             next_id = None if next_node is None else ids.id_of(next_node)
-            record = StepRecord(
-                key, ids.id_of(original), shown, started, duration, tokens.input, tokens.output
-            )
+            record = StepRecord(key, node_id, shown, started, duration, tokens.input, tokens.output)
             progress = Scope(steps, next_id, shown, next_node is None)
             await self._commit(prefix, progress, record, isinstance(current, Flow))
             if next_node is None:
@@ -256,7 +268,12 @@ class DurableRun:
 async def run_durably(
     flow: Flow, shared: Any, run_id: str, options: dict[str, Any], *, in_async: bool
 ) -> Any:
-    """Run or resume ``flow`` as ``run_id``; return its outcome."""
+    """Run or resume ``flow`` as ``run_id``; return its outcome.
+
+    ``options``: ``store`` (URL), ``on_change``, ``target`` (``MODULE:ATTR`` for the
+    CLI and workers), ``owner`` (a worker's lease id) and ``on_cancel`` ("queued": a
+    cancelled run goes back to the queue rather than failing).
+    """
     if not isinstance(shared, dict):
         raise DurableRunError(
             f"A durable run keeps its shared store as a dict; got a {type(shared).__name__}. "
@@ -265,8 +282,11 @@ async def run_durably(
     if not isinstance(run_id, str) or not run_id:
         raise DurableRunError(f"run_id must be a non-empty string, not {run_id!r}.")
     settings = run_settings(options.get("store"))
-    serializer = settings.serializer
-    owner, now = new_owner(), time.time()
+    serializer, store = settings.serializer, settings.store
+    existing = await store.get(run_id)
+    if existing is not None and existing.status == "waiting":
+        await _still_waiting(store, existing, shared, serializer)
+    owner, now = options.get("owner") or new_owner(), time.time()
     info = RunInfo(
         run_id=run_id,
         status="running",
@@ -278,7 +298,7 @@ async def run_durably(
         target=options.get("target"),
         state=serializer.dumps(shared, "shared"),
     )
-    loaded = await settings.store.start(info, owner, now + settings.lease_seconds, now)
+    loaded = await store.start(info, owner, now + settings.lease_seconds, now)
     run = DurableRun(run_id, settings, owner, shared)
     if loaded is not None:
         stored = loaded.info
@@ -303,11 +323,70 @@ async def run_durably(
             outcome = await run.run_flow(flow, shared, "", in_async)
         except (RunLeasedError, RunCancelledError):
             raise  # not ours to record any more
+        except Suspend as suspend:
+            raise await _suspend(run, suspend) from None
+        except asyncio.CancelledError:
+            status = "queued" if options.get("on_cancel") == "queued" else "failed"
+            await _finish(run, status, error="cancelled")
+            raise
         except BaseException as error:
             await _finish(run, "failed", error=f"{type(error).__name__}: {error}")
             raise
         await _finish(run, "done", state=serializer.dumps(shared, "shared"), outcome=outcome)
     return outcome
+
+
+async def _suspend(run: DurableRun, suspend: Suspend) -> FlowSuspended:
+    """Store the question the run stopped on; the error its caller gets."""
+    now = time.time()
+    key = suspend.key or ""
+    step = key.partition("|")[0]
+    question = Question(
+        run_id=run.run_id,
+        key=key,
+        content=suspend.content,
+        asked=now,
+        audience=suspend.audience,
+        expires=None if suspend.expires_in is None else now + suspend.expires_in,
+        default=suspend.default,
+        node=f"step {step} ({run.running_nodes.get(step, '?')})",
+    )
+    await run.store.suspend(run.run_id, run.owner, question)
+    plugins = current_runtime().plugins
+    if plugins.hooks.hook.feedback_requested.get_hookimpls():
+        plugins.hooks.hook.feedback_requested(question=question)
+    return FlowSuspended(run.run_id, question, waiting_message(question))
+
+
+async def _still_waiting(
+    store: Any, info: RunInfo, shared: dict[str, Any], serializer: Any
+) -> None:
+    """A run that waits for an answer does not run: fill ``shared`` and say so again."""
+    waiting = [q for q in await store.questions("waiting", limit=10_000) if q.run_id == info.run_id]
+    if info.state is not None:
+        shared.clear()
+        shared.update(serializer.loads(info.state))
+    if waiting:
+        raise FlowSuspended(info.run_id, waiting[0], waiting_message(waiting[0]))
+
+
+def waiting_message(question: Question) -> str:
+    """What the caller of a run that stopped on ``question`` reads."""
+    lines = question.content.strip().splitlines() or [""]
+    shown = lines[0][:200] + (" ..." if len(lines) > 1 or len(lines[0]) > 200 else "")
+    run_id = question.run_id
+    expiry = ""
+    if question.expires is not None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(question.expires))
+        expiry = f" If nobody answers by {when}, {question.default!r} applies."
+    who = f" (for {question.audience})" if question.audience else ""
+    return (
+        f"Run {run_id!r} is waiting for a person's verdict{who} at {question.node}: "
+        f"{shown!r}.{expiry}\n"
+        f"Answer it:   pocketflow runs answer {run_id} approve   (or deny; --comment TEXT)\n"
+        f"Then resume: pocketflow runs resume {run_id}, a running `pocketflow runs worker`, "
+        f"or this flow run again with run_id={run_id!r}."
+    )
 
 
 def _flow_name(flow: Flow) -> str:
