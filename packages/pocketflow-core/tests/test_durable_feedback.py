@@ -205,7 +205,7 @@ class Deadline(AsyncNode):
 
 def test_an_expired_question_gets_its_default_recorded_as_such(inbox: dict[str, Any]) -> None:
     flow = AsyncFlow(start=Deadline())
-    with pytest.raises(FlowSuspended, match="If nobody answers by .*'deny' applies"):
+    with pytest.raises(FlowSuspended, match=r"If nobody answers by .*'deny' applies"):
         asyncio.run(flow.run_async({}, run_id="late"))
     store = run_settings().store
     time.sleep(0.02)
