@@ -1,12 +1,17 @@
 """Summarise a document, then have the summary verified, on any configured vendor.
 
     uv run python examples/summarize_then_verify [DOCUMENT]
-        [--llm provider:model] [--feedback provider] [--max-attempts N]
+        [--llm provider:model] [--feedback provider] [--max-attempts N] [--run-id ID]
 
 With nothing configured it runs offline (the built-in ``offline:summarize`` model and
 ``auto`` feedback) and says so on its first line. ``--llm`` and ``--feedback`` are
 the same settings as POCKETFLOW_LLM and POCKETFLOW_FEEDBACK: the flow's code never
 changes.
+
+With ``--run-id`` the run is durable: it survives a crash, and with ``--feedback inbox``
+it stops to wait for a person (exit status 4) and prints the command that answers;
+run it again with the same ``--run-id`` after the answer (or let ``pocketflow runs
+worker`` resume it) and it finishes.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from typing import Any
 
 from pocketflow import aclose, track_usage
 from pocketflow.config import load_config
-from pocketflow.errors import PocketFlowError
+from pocketflow.errors import FlowSuspended, PocketFlowError
 
 from flow import build_flow  # this folder is on sys.path when run as a program
 
 SAMPLE = Path(__file__).parent / "sample.txt"
+TARGET = f"{Path(__file__).parent / 'flow.py'}:build_flow"
+"""How a worker loads this flow to resume a durable run of it."""
+WAITING = 4
 OFFLINE_LLM = "offline:summarize"
 OFFLINE_FEEDBACK = "auto"
 
@@ -57,17 +65,20 @@ def choose_settings(arguments: argparse.Namespace) -> str:
     return "\n".join(notes)
 
 
-async def run(document: Path, max_attempts: int) -> dict[str, Any]:
-    """Run the flow once; the shared store holds the outcome."""
+async def run(document: Path, max_attempts: int, run_id: str | None = None) -> dict[str, Any]:
+    """Run the flow once (durably with ``run_id``); the shared store holds the outcome."""
     shared: dict[str, Any] = {"doc_path": str(document), "max_attempts": max_attempts}
     try:
-        await build_flow().run_async(shared)
+        if run_id is None:
+            await build_flow().run_async(shared)
+        else:
+            await build_flow().run_async(shared, run_id=run_id, target=TARGET)
     finally:
         await aclose()
     return shared
 
 
-def report(shared: dict[str, Any], usage: Any, seconds: float) -> str:
+def report(shared: dict[str, Any], usage: Any, seconds: float, run_id: str | None = None) -> str:
     """What a person wants to read after the run."""
     attempts = shared.get("attempts", 0)
     tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
@@ -79,7 +90,8 @@ def report(shared: dict[str, Any], usage: Any, seconds: float) -> str:
         body = shared.get("last_draft", "")
     tokens = f"{usage.input_tokens} in / {usage.output_tokens} out"
     retries = f", {usage.retries} retried" if usage.retries else ""
-    stats = f"{usage.calls} LLM call(s){retries}, tokens {tokens}, {seconds:.2f} s"
+    sent = " sent by this invocation (journaled answers replay free)" if run_id else ""
+    stats = f"{usage.calls} LLM call(s){sent}{retries}, tokens {tokens}, {seconds:.2f} s"
     return f"\n{head}\n\n{body}\n\n{stats}"
 
 
@@ -90,13 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm", help="provider:model or an alias (POCKETFLOW_LLM)")
     parser.add_argument("--feedback", help="console, auto, auto:deny, llm-judge, ...")
     parser.add_argument("--max-attempts", type=int, default=3, help="drafts before giving up")
+    parser.add_argument("--run-id", help="run durably under this id (resume by giving it again)")
     arguments = parser.parse_args(argv)
     try:
         print(choose_settings(arguments), flush=True)
         started = time.perf_counter()
         with track_usage() as usage:
-            shared = asyncio.run(run(arguments.document, arguments.max_attempts))
-        print(report(shared, usage, time.perf_counter() - started))
+            document = arguments.document.resolve()  # a resumed run may start elsewhere
+            shared = asyncio.run(run(document, arguments.max_attempts, arguments.run_id))
+        print(report(shared, usage, time.perf_counter() - started, arguments.run_id))
+    except FlowSuspended as waiting:
+        print(f"\n{waiting}")
+        return WAITING
     except PocketFlowError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
