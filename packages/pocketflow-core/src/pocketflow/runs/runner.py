@@ -45,6 +45,7 @@ from pocketflow.nodes import (
 )
 from pocketflow.runs.graph import FlowGraph, check_unchanged, shape
 from pocketflow.runs.journal import StepCalls, StepTokens
+from pocketflow.runs.serialize import SERIALIZERS
 from pocketflow.runs.settings import RunSettings, run_settings
 from pocketflow.runs.store import (
     Commit,
@@ -306,17 +307,18 @@ async def run_durably(
             raise RunCancelledError(
                 f"Run {run_id!r} was cancelled; it does not run again. Start a new run id."
             )
-        try:
-            _check_resumable(stored, info, options)
-        except DurableRunError as error:
-            if stored.status != "done":
+        if stored.status != "done":  # a finished run returns its outcome, whatever changed
+            try:
+                _check_resumable(stored, info, options)
+            except DurableRunError as error:
                 await _finish(run, "failed", error=str(error))
-            raise
+                raise
+        written_with = SERIALIZERS.get(stored.serializer, serializer)
         if stored.state is not None:
             shared.clear()
-            shared.update(serializer.loads(stored.state))
+            shared.update(written_with.loads(stored.state))
         if stored.status == "done":
-            return None if stored.outcome is None else serializer.loads(stored.outcome)
+            return None if stored.outcome is None else written_with.loads(stored.outcome)
         run.resume_from(loaded)
     with _Heartbeat(run):
         try:

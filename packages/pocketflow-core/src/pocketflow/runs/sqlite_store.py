@@ -9,6 +9,7 @@ process (a power cut may lose the last commits, never corrupt the file; set
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
@@ -40,6 +41,8 @@ from pocketflow.runs.store import (
 )
 
 SCHEMA_VERSION = 1
+INLINE_LIMIT = 256 * 1024
+"""Snapshots larger than this (bytes) are written from a thread."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pocketflow_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS runs (
@@ -175,7 +178,17 @@ class SqliteRunStore(RunStore):
                 _check_owner(self._db, run_id, owner)
 
     async def commit(self, run_id: str, owner: str, commit: Commit) -> None:
-        """Commit a step in one transaction (four statements for a node's step)."""
+        """Commit a step in one transaction (four statements for a node's step).
+
+        A small commit runs inline (a thread hop would cost more than the write); one
+        whose snapshot is large runs on a thread, so the event loop goes on meanwhile.
+        """
+        if len(commit.state) > INLINE_LIMIT:
+            await asyncio.to_thread(self._commit, run_id, owner, commit)
+        else:
+            self._commit(run_id, owner, commit)
+
+    def _commit(self, run_id: str, owner: str, commit: Commit) -> None:
         step, progress = commit.step, commit.progress
         with self._lock:
             db = self._db
