@@ -110,3 +110,19 @@ def test_pocketflow_run_without_an_id_makes_one_and_says_how_to_resume(
     assert main(["run", "topics:build", "--shared", '{"topic": "y"}']) == 0
     first: Any = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("run run-") and "pocketflow runs resume run-" in first
+
+
+def test_a_queued_run_is_run_by_a_worker(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("crashed").write_text("no crash this time")
+    shared = '{"topic": "moths"}'
+    assert main(["run", "topics:build", "--shared", shared, "--run-id", "q1", "--queue"]) == 0
+    assert "run q1 queued" in capsys.readouterr().out
+    assert main(["run", "topics:build", "--run-id", "q1", "--queue"]) == 2
+    assert "Run 'q1' exists already" in capsys.readouterr().err
+    assert main(["runs", "list", "--status", "queued", "--json"]) == 0
+    assert [row["run_id"] for row in json.loads(capsys.readouterr().out)] == ["q1"]
+    assert main(["runs", "worker", "--once", "--poll", "0.01"]) == 0
+    assert "q1: done" in capsys.readouterr().out
+    assert main(["runs", "show", "q1", "--state", "--json"]) == 0
+    state = json.loads(capsys.readouterr().out)["state"]
+    assert state["answers"] == ["[offline echo] about moths"] * 3

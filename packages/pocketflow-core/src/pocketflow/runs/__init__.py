@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pocketflow import durability
 from pocketflow.runs.answers import DECISIONS, InvalidAnswer, answer, answer_sync
+from pocketflow.runs.queue import enqueue
 from pocketflow.runs.runner import Runner
 from pocketflow.runs.serialize import JsonSerializer, PickleSerializer, Serializer
 from pocketflow.runs.settings import ENV_RUNS, RunSettings, close_stores, open_store, run_settings
@@ -49,6 +50,7 @@ __all__ = [
     "answer",
     "answer_sync",
     "close_stores",
+    "enqueue",
     "open_store",
     "run_settings",
 ]

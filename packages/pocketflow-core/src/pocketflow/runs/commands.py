@@ -1,7 +1,8 @@
 """The ``pocketflow run`` and ``pocketflow runs ...`` commands.
 
-pocketflow run MODULE:ATTR [--shared JSON|@file.json] [--run-id ID]
-                                   run a flow (or a function returning one) durably
+pocketflow run MODULE:ATTR [--shared JSON|@file.json] [--run-id ID] [--queue]
+                                   run a flow (or a function returning one) durably,
+                                   or queue it for a worker
 pocketflow runs list [--status S]  runs, most recently updated first
 pocketflow runs show ID [--state]  a run's steps (node, action, duration, tokens, errors)
 pocketflow runs resume ID          resume a run started with ``pocketflow run``
@@ -20,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import signal
 import sys
@@ -33,6 +33,7 @@ from pocketflow import durability
 from pocketflow.errors import DurableRunError, PocketFlowError, RunNotFoundError
 from pocketflow.flows import AsyncFlow
 from pocketflow.runs.answers import answer_in
+from pocketflow.runs.queue import enqueue, new_run_id
 from pocketflow.runs.settings import RunSettings, close_stores, run_settings
 from pocketflow.runs.store import STATUSES, Question, RunInfo, RunStore, StepRecord
 from pocketflow.runs.targets import load_flow
@@ -52,6 +53,7 @@ def add_commands(commands: Any) -> None:
     run.add_argument("target", help="MODULE:ATTR, a flow or a function returning one")
     run.add_argument("--shared", default="{}", help="the shared store: JSON, or @file.json")
     run.add_argument("--run-id", help="the run's id (default: a new one)")
+    run.add_argument("--queue", action="store_true", help="queue it for `pocketflow runs worker`")
     runs = commands.add_parser("runs", help="list, show, resume, cancel and prune runs")
     actions = runs.add_subparsers(dest="runs_command", required=True)
     listing = actions.add_parser("list", parents=[common], help="runs, newest first")
@@ -95,8 +97,13 @@ async def _closing(command: Coroutine[Any, Any, int]) -> int:
 
 async def _dispatch(arguments: argparse.Namespace) -> int:
     if arguments.command == "run":
-        run_id = arguments.run_id or f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.urandom(3).hex()}"
+        run_id = arguments.run_id or new_run_id()
         shared = _shared_from(arguments.shared)
+        if arguments.queue:
+            await enqueue(arguments.target, shared, run_id=run_id, store=arguments.store)
+            lines = [f"run {run_id} queued: a `pocketflow runs worker` will run it."]
+            _print(arguments, {"run_id": run_id, "status": "queued"}, lines)
+            return 0
         return await _run(arguments, arguments.target, run_id, shared, "refuse")
     settings = run_settings(arguments.store)
     store = settings.store

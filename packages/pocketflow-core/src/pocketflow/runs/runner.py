@@ -291,7 +291,7 @@ async def run_durably(
     info = RunInfo(
         run_id=run_id,
         status="running",
-        flow=_flow_name(flow),
+        flow=flow_name(flow),
         shape=shape(flow),
         serializer=serializer.name,
         created=now,
@@ -391,7 +391,8 @@ def waiting_message(question: Question) -> str:
     )
 
 
-def _flow_name(flow: Flow) -> str:
+def flow_name(flow: Flow) -> str:
+    """How runs list a flow: its class, or for a plain flow, its start node's."""
     kind = type(flow)
     if kind.__module__ == Flow.__module__:  # not subclassed: name it by its start node
         return f"{kind.__qualname__}(start={type(flow.start_node).__qualname__})"

@@ -166,6 +166,19 @@ class SqliteRunStore(RunStore):
             }
             return LoadedRun(stored, scopes, journal)
 
+    async def enqueue(self, info: RunInfo, now: float) -> bool:
+        """Create the run queued, in one statement; False when its id is taken."""
+        with self._write() as db:
+            created = db.execute(
+                f"INSERT OR IGNORE INTO runs ({_RUN_COLUMNS}) VALUES "
+                f"(?, 'queued', ?, ?, ?, ?, ?, 0, 0, 0, ?, NULL, ?, NULL, NULL, 0)",
+                (
+                    info.run_id, info.flow, json.dumps(info.shape), info.serializer, now, now,
+                    info.target, info.state,
+                ),
+            )  # fmt: skip
+            return created.rowcount == 1
+
     async def record(self, run_id: str, owner: str, key: str, kind: str, value: bytes) -> None:
         """Journal one answer: one statement, its own transaction."""
         with self._lock:

@@ -12,6 +12,7 @@ holds the tests every store must pass.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import time
@@ -250,6 +251,31 @@ class RunStore(ABC):
     @abstractmethod
     async def prune(self, updated_before: float) -> int:
         """Delete ended runs (done, failed, cancelled) last updated before then."""
+
+    async def enqueue(self, info: RunInfo, now: float) -> bool:
+        """Create run ``info`` queued for a worker; False when the run id exists already.
+
+        The default takes the lease as a new run and hands it to the queue (a run
+        created by someone else in between is taken over); a store should do it in one
+        statement.
+        """
+        if await self.get(info.run_id) is not None:
+            return False
+        owner = new_owner()
+        if await self.start(info, owner, now + 60, now) is not None:
+            return False  # created meanwhile by someone else
+        await self.finish(
+            info.run_id, owner, "queued", state=None, outcome=None, error=None, now=now
+        )
+        return True
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when a run may have become ready, or after ``timeout`` seconds.
+
+        The default just waits; a store that can be notified (PostgreSQL's LISTEN)
+        returns as soon as a run is queued or a question answered.
+        """
+        await asyncio.sleep(timeout)
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release connections."""

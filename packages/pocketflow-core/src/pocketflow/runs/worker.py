@@ -55,9 +55,13 @@ class RunWorker:
                 running |= {asyncio.ensure_future(self._resume(info)) for info in claimed}
                 if once and not running:
                     break
+                if once and not claimed and all(task.done() for task in running):
+                    break
+                work = asyncio.ensure_future(self.store.wait_for_work(self.poll))
                 done, _ = await asyncio.wait(
-                    {stopping, *running}, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED
+                    {stopping, work, *running}, return_when=asyncio.FIRST_COMPLETED
                 )
+                work.cancel()
                 running -= done
         finally:
             stopping.cancel()
