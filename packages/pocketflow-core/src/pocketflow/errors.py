@@ -310,8 +310,10 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+    if when.tzinfo is None:  # "-0000": UTC, by RFC 5322, though the sender's zone is unknown
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 

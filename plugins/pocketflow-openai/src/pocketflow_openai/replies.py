@@ -67,17 +67,23 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
 def parse_usage(usage: Any) -> Usage:
     """Token counts from a ``usage`` object: cached prompt tokens are cache reads.
 
-    ``input_tokens`` is ``prompt_tokens`` as reported, cached tokens included.
+    ``input_tokens`` is ``prompt_tokens`` as reported, cached tokens included. A count
+    that is not a whole number is taken as 0: the answer is still good.
     """
     if not isinstance(usage, Mapping):
         return Usage()
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
     return Usage(
-        input_tokens=usage.get("prompt_tokens") or 0,
-        output_tokens=usage.get("completion_tokens") or 0,
-        cache_read_tokens=cached or 0,
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")),
+        cache_read_tokens=_count(cached),
     )
+
+
+def _count(value: Any) -> int:
+    """A token count as reported, or 0 when it is not a whole number (``"3"``, ``[1]``)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _text(content: Any, context: ReplyContext) -> str:
