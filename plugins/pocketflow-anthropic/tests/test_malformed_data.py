@@ -17,14 +17,15 @@ from pocketflow.testing import FakeClock
 def test_usage_that_is_not_an_integer_is_ignored_and_the_call_counted_once(
     anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner, bad: Any
 ) -> None:
-    messages_api.respond(json=message_json("Fine.", usage={"input_tokens": bad, "output_tokens": 4}))
+    usage = {"input_tokens": bad, "output_tokens": 4}
+    messages_api.respond(json=message_json("Fine.", usage=usage))
 
-    with track_usage() as usage:
+    with track_usage() as tally:
         response = run(complete_async("hi"))
 
     assert response.text == "Fine."
     assert (response.usage.input_tokens, response.usage.output_tokens) == (0, 4)
-    assert (usage.calls, usage.failed_calls, usage.output_tokens) == (1, 0, 4)
+    assert (tally.calls, tally.failed_calls, tally.output_tokens) == (1, 0, 4)
 
 
 def test_a_retry_after_date_in_minus_zero_form_is_honoured(
