@@ -5,8 +5,9 @@
   sends one (capped at ``max_retry_wait``). Only errors marked ``retryable`` are tried
   again: rate limits, 5xx and overload, timeouts, dropped connections, malformed
   replies; never 400/401/403/404.
-* Deadline: ``timeout`` seconds cover the whole call (every attempt, every wait and,
-  for a stream, every chunk). A wait that would end past the deadline is not started.
+* Deadline: ``timeout`` seconds cover the whole call (every attempt, every wait, a
+  retry's wait for a slot and, for a stream, every chunk). A wait that would end past
+  the deadline is not started.
 * Limits: at most ``max_concurrency`` calls in flight per provider, and at most
   ``requests_per_minute`` starts, both first come, first served, shared by every call
   to that provider on the event loop.
@@ -98,7 +99,7 @@ class ProviderLimiter:
                 await waiter
             except BaseException:
                 if waiter.done() and not waiter.cancelled():
-                    self._wake_next()  # we were handed a slot we will not use
+                    self.release()  # we were handed a slot we will not use
                 else:
                     self._waiters.remove(waiter)
                 raise
@@ -167,7 +168,7 @@ async def call_with_policy(
     deadline: float | None = None
     last: LLMError | None = None
     while True:
-        deadline = await _take_slot(limiter, policy, attempts, deadline)
+        deadline = await _take_slot(limiter, policy, attempts, deadline, last)
         try:
             async with asyncio.timeout(_remaining(deadline, policy, last)):
                 return await attempt()
@@ -195,7 +196,7 @@ async def stream_with_policy(
     deadline: float | None = None
     last: LLMError | None = None
     while True:
-        deadline = await _take_slot(limiter, policy, attempts, deadline)
+        deadline = await _take_slot(limiter, policy, attempts, deadline, last)
         started = False
         stream = open_stream()
         try:
@@ -222,12 +223,27 @@ async def stream_with_policy(
 
 
 async def _take_slot(
-    limiter: ProviderLimiter, policy: RetryPolicy, attempts: Attempts, deadline: float | None
+    limiter: ProviderLimiter,
+    policy: RetryPolicy,
+    attempts: Attempts,
+    deadline: float | None,
+    last: LLMError | None,
 ) -> float:
-    """Wait for a slot for the next try; return the call's deadline (set on the first)."""
-    attempts.limit_wait += await limiter.acquire()
+    """Wait for a slot for the next try; return the call's deadline (set on the first).
+
+    A retry's wait for a slot counts against the deadline, so it ends there.
+    """
+    if deadline is None:
+        attempts.limit_wait += await limiter.acquire()
+        attempts.tries += 1
+        return clock.now() + policy.timeout
+    try:
+        async with asyncio.timeout(_remaining(deadline, policy, last)):
+            attempts.limit_wait += await limiter.acquire()
+    except TimeoutError as error:
+        raise _deadline_error(policy, last) from error
     attempts.tries += 1
-    return clock.now() + policy.timeout if deadline is None else deadline
+    return deadline
 
 
 def _remaining(deadline: float, policy: RetryPolicy, last: LLMError | None) -> float:
