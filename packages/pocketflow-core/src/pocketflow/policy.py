@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -68,12 +68,35 @@ class RetryPolicy:
         return random.uniform(0.0, min(self.max_backoff, self.base_delay * 2**retry))
 
 
+class SlotLease:
+    """A concurrency slot a stream holds: given back once, by whoever is first.
+
+    The stream's own end gives it back; so can its reader, at once, on ``break``,
+    ``aclose()`` or garbage collection (before the stream's connection is closed).
+    """
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: ProviderLimiter) -> None:
+        self._limiter: ProviderLimiter | None = limiter
+
+    def release(self) -> None:
+        """Give the slot back (a no-op once it has been)."""
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter.release()
+
+
 @dataclass(slots=True)
 class Attempts:
-    """What one call went through: tries made and seconds spent waiting on limits."""
+    """What one call went through: tries made and seconds spent waiting on limits.
+
+    ``slot`` is the slot a stream holds while it is being read (None between tries).
+    """
 
     tries: int = 0
     limit_wait: float = 0.0
+    slot: SlotLease | None = None
 
 
 class ProviderLimiter:
@@ -186,17 +209,19 @@ async def stream_with_policy(
     policy: RetryPolicy,
     limiter: ProviderLimiter,
     attempts: Attempts,
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Yield from the stream ``open_stream`` makes, retrying until its first item.
 
     Once an item has been yielded a failure is final (the caller has seen part of an
     answer). The deadline (from the first slot, as for :func:`call_with_policy`) covers
-    every item; the limiter slot is held to the end.
+    every item; the limiter slot is held to the end, as ``attempts.slot``, which the
+    reader may give back sooner.
     """
     deadline: float | None = None
     last: LLMError | None = None
     while True:
         deadline = await _take_slot(limiter, policy, attempts, deadline, last)
+        slot = attempts.slot = SlotLease(limiter)
         started = False
         stream = open_stream()
         try:
@@ -215,7 +240,8 @@ async def stream_with_policy(
         except TimeoutError as error:
             raise _deadline_error(policy, last) from error
         finally:
-            limiter.release()
+            slot.release()
+            attempts.slot = None
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
