@@ -169,6 +169,10 @@ class ProviderGate:
         """The running loop's limiter."""
         return self._limiters.get()
 
+    def loops(self) -> list[asyncio.AbstractEventLoop]:
+        """The event loops this provider has been called on."""
+        return self._limiters.loops()
+
 
 def _deadline_error(policy: RetryPolicy, last: LLMError | None) -> DeadlineExceededError:
     reason = f"no answer within the call's {policy.timeout:g}s timeout"
