@@ -92,6 +92,10 @@ class MaxStepsExceeded(FlowError):
 # --- End of engine errors -------------------------------------------------------------
 
 
+class SyncTwinError(PocketFlowError, RuntimeError):
+    """A sync twin (``call_llm``, ``read_file``, ...) was called where it cannot wait."""
+
+
 # --- plugins and configuration ----------------------------------------------------------
 
 
