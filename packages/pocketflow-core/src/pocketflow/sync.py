@@ -76,7 +76,11 @@ def _background_loop() -> _Background:
         if background is None or background.pid != os.getpid() or background.loop.is_closed():
             loop = asyncio.new_event_loop()
             thread = threading.Thread(target=loop.run_forever, name="pocketflow-sync", daemon=True)
-            thread.start()
+            try:
+                thread.start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                loop.close()
+                raise
             background = _background = _Background(loop, thread, os.getpid())
             if not _exit_handler_registered:
                 atexit.register(_stop)
@@ -166,7 +170,10 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     context = contextvars.copy_context()
     if _exiting and (_background is None or not _background.loop.is_running()):
         return _run_here(_in_context(context, coroutine))
-    background = _background_loop()
+    try:
+        background = _background_loop()
+    except RuntimeError:  # no new thread at interpreter shutdown
+        return _run_here(_in_context(context, coroutine))
     if threading.current_thread() is background.thread:
         coroutine.close()
         raise SyncTwinError(REENTRY_HINT)
@@ -190,8 +197,5 @@ def _run_here(coroutine: Coroutine[Any, Any, T]) -> T:
         finally:
             await aclose()
 
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(call_then_close())
-    finally:
-        loop.close()
+    with asyncio.Runner() as runner:  # Ctrl-C cancels the call and waits for it
+        return runner.run(call_then_close())
