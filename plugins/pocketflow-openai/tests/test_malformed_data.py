@@ -72,6 +72,37 @@ def test_streamed_usage_that_is_not_an_integer_is_ignored(
     assert (usage.calls, usage.failed_calls) == (1, 0)
 
 
+def test_a_model_or_finish_reason_that_is_not_text_is_ignored(
+    openai_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter, run: Runner
+) -> None:
+    reply = chat_completion("Fine.")
+    reply["model"] = ["gpt"]
+    reply["choices"][0]["finish_reason"] = {"why": "stop"}
+    vendor_http.post(CHAT_URL).respond(json=reply)
+
+    response = run(complete_async("hi"))
+
+    assert (response.text, response.model, response.finish_reason) == ("Fine.", "gpt-4o-mini", None)
+
+
+def test_a_streamed_model_or_finish_reason_that_is_not_text_is_ignored(
+    openai_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter, run: Runner
+) -> None:
+    odd = {**delta(" there."), "model": 7}
+    odd["choices"][0]["finish_reason"] = ["stop"]
+    body = events(delta("Hello"), odd) + b"data: [DONE]\n\n"
+    vendor_http.post(CHAT_URL).respond(content=body, headers=SSE_HEADERS)
+
+    async def consume() -> Any:
+        stream = stream_llm_async("hi")
+        assert [text async for text in stream] == ["Hello", " there."]
+        return stream.response
+
+    response = run(consume())
+
+    assert (response.model, response.finish_reason) == ("gpt-4o-mini", None)
+
+
 def test_a_retry_after_date_in_minus_zero_form_is_honoured(
     openai_env: pytest.MonkeyPatch,
     vendor_http: respx.MockRouter,

@@ -59,7 +59,7 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
         model=_model(data, context),
         provider=context.provider,
         usage=parse_usage(data.get("usage")),
-        finish_reason=choice.get("finish_reason"),
+        finish_reason=_text_or_none(choice.get("finish_reason")),
         request_id=context.request_id,
     )
 
@@ -94,6 +94,11 @@ def _text(content: Any, context: ReplyContext) -> str:
     return content
 
 
+def _text_or_none(value: Any) -> str | None:
+    """``value`` if it is a non-empty string (a model name, a finish reason), else None."""
+    return value if isinstance(value, str) and value else None
+
+
 def _model(data: Mapping[str, Any], context: ReplyContext) -> str:
     model = data.get("model")
     return model if isinstance(model, str) and model else context.model
@@ -114,16 +119,14 @@ class StreamedReply:
         if not isinstance(chunk, dict):
             kind = type(chunk).__name__
             raise self.context.malformed(f"a stream chunk is a {kind}, not an object")
-        if chunk.get("model"):
-            self.model = chunk["model"]
+        self.model = _text_or_none(chunk.get("model")) or self.model
         if chunk.get("usage"):
             self.usage = parse_usage(chunk["usage"])
         choices = chunk.get("choices")
         if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
             return ""
         choice = choices[0]
-        if choice.get("finish_reason"):
-            self.finish_reason = choice["finish_reason"]
+        self.finish_reason = _text_or_none(choice.get("finish_reason")) or self.finish_reason
         delta = choice.get("delta")
         text = delta.get("content") if isinstance(delta, dict) else None
         if not text:
