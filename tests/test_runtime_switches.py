@@ -9,13 +9,15 @@ vendor server (``bench/vendor_server.py``) are counted.
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import pocketflow
-from pocketflow import call_llm_async
+from pocketflow import call_llm, call_llm_async
 from pocketflow.runtime import current_runtime
 
 from vendor_server import VendorServer
@@ -85,3 +87,38 @@ def test_aclose_closes_a_runtime_replaced_just_before(
             return await eventually(lambda: server.stats.open_connections == 0)
 
     assert asyncio.run(scenario())
+
+
+def test_switching_models_between_sync_calls_closes_the_replaced_runtimes_connections(
+    openai_configured: pytest.MonkeyPatch,
+) -> None:
+    """The sync twins' clients live on their background loop: they are closed there."""
+    started = threading.Event()
+    stop = threading.Event()
+    servers: list[VendorServer] = []
+
+    async def serve() -> None:
+        async with VendorServer(latency=0.001) as server:
+            servers.append(server)
+            started.set()
+            while not stop.is_set():  # noqa: ASYNC110 - stop is set from the test's thread
+                await asyncio.sleep(0.01)
+
+    serving = threading.Thread(target=asyncio.run, args=(serve(),))
+    serving.start()
+    try:
+        assert started.wait(10)
+        server = servers[0]
+        point_openai_at(server.base_url)
+        for switch in range(SWITCHES):
+            openai_configured.setenv("POCKETFLOW_LLM", f"openai:model-{switch}")
+            assert call_llm(f"[sync-{switch}] hi") == f"echo: [sync-{switch}] hi"
+        deadline = time.monotonic() + 2
+        while server.stats.open_connections > 1 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        open_at_end = server.stats.open_connections
+    finally:
+        stop.set()
+        serving.join(10)
+
+    assert open_at_end == 1  # the current runtime's one connection
