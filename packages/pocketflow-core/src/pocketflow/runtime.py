@@ -237,7 +237,8 @@ class Runtime:
 
 
 _closing: set[asyncio.Task[None]] = set()
-"""Closings scheduled on a loop by :meth:`Runtime.retire` and not finished yet."""
+"""Closings scheduled on a loop (by :meth:`Runtime.retire`, or :meth:`Runtime.aclose` on
+another loop) and not finished yet."""
 
 
 def _close_on(loops: Iterable[asyncio.AbstractEventLoop], closables: list[Any]) -> None:
@@ -261,7 +262,7 @@ def _closed(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         error = task.exception()
         warnings.warn(
-            f"Closing a replaced PocketFlow runtime failed: {type(error).__name__}: {error}",
+            f"Closing PocketFlow clients on an event loop failed: {type(error).__name__}: {error}",
             RuntimeWarning,
             stacklevel=1,
         )
