@@ -7,6 +7,7 @@ The failing provider is ``offline:scripted``, whose replies may be errors to rai
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from pocketflow.errors import (
     ServerError,
 )
 from pocketflow.offline import OfflineLLM, Script
+from pocketflow.policy import ProviderLimiter
 from pocketflow.providers import LLMRequest
 from pocketflow.testing import FakeClock
 
@@ -265,3 +267,55 @@ def test_node_retries_wrap_call_retries(llm_script: ScriptFactory, fake_clock: F
     asyncio.run(AsyncFlow(start=Ask(max_retries=3)).run_async(shared))
     assert shared["result"] == "gave up: ServerError"
     assert len(script.requests) == 3 * 2
+
+
+def test_a_retry_queued_for_a_slot_still_ends_at_the_deadline(
+    llm_script: ScriptFactory, pocketflow_env: pytest.MonkeyPatch
+) -> None:
+    """A retry waits for a slot behind a long call; the call's deadline ends the wait."""
+    Path("pocketflow.toml").write_text("[providers.offline]\nmax_concurrency = 1\n")
+    other_may_finish = asyncio.Event()
+
+    async def down_once_then_fine(request: LLMRequest) -> str:
+        await asyncio.sleep(0.01)  # holding the slot while the other call queues for it
+        if len([r for r in script.requests if r.prompt == "first"]) == 1:
+            raise ServerError("down", status=500, retry_after=0)
+        return "first answered"
+
+    async def long_call(request: LLMRequest) -> str:
+        await other_may_finish.wait()
+        return "second answered"
+
+    script = llm_script(rules={"first": down_once_then_fine, "second": long_call})
+
+    async def both() -> list[object]:
+        first = asyncio.create_task(call_llm_async("first", timeout=0.2))
+        await asyncio.sleep(0)
+        second = asyncio.create_task(call_llm_async("second"))
+        try:
+            done = await asyncio.wait_for(asyncio.gather(first, return_exceptions=True), 5)
+        finally:
+            other_may_finish.set()
+        return [*done, await second]
+
+    first_result, second_result = asyncio.run(both())
+    assert isinstance(first_result, DeadlineExceededError)
+    assert "last error: Server error" in str(first_result)
+    assert second_result == "second answered"
+
+
+def test_a_caller_cancelled_as_it_is_handed_a_slot_gives_the_slot_back() -> None:
+    """The slot handed to a waiter that is cancelled before it runs is not lost."""
+
+    async def scenario() -> int:
+        limiter = ProviderLimiter(max_concurrency=1, requests_per_minute=None)
+        await limiter.acquire()
+        waiting = asyncio.create_task(limiter.acquire())
+        await asyncio.sleep(0)
+        limiter.release()  # hands the slot to the waiter...
+        waiting.cancel()  # ...which is cancelled (a deadline, say) before it runs
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        return limiter.in_flight
+
+    assert asyncio.run(scenario()) == 0

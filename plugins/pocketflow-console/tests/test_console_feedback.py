@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -313,3 +314,52 @@ def test_a_timeout_without_a_default_fails(tmp_path: Path) -> None:
     assert process.returncode != 0
     assert "got no answer within 0.05 s" in err
     assert 'Set default = "deny"' in err
+
+
+CTRL_C_THEN_ASK_AGAIN = """
+from pocketflow import gather_user_feedback_sync
+
+try:
+    gather_user_feedback_sync("first summary", provider="console")
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+print(gather_user_feedback_sync("second summary", provider="console"), flush=True)
+"""
+
+
+def test_after_ctrl_c_in_the_sync_twin_the_next_answer_goes_to_the_next_question(
+    tmp_path: Path,
+) -> None:
+    config = '[feedback_providers.console]\ntimeout = 3\ndefault = "approve"\n'
+    process = start(tmp_path, CTRL_C_THEN_ASK_AGAIN, config)
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        assert process.stderr is not None
+        read_until(process.stderr, PROMPT)
+        process.send_signal(signal.SIGINT)
+        read_until(process.stdout, "interrupted")
+        out, _ = process.communicate(b"deny\n", timeout=60)
+    finally:
+        process.kill()
+        process.wait()
+
+    assert out.decode().split() == ["deny"]  # not the default: the answer was not lost
+    assert process.returncode == 0
+
+
+MAX_LINE = 1 << 20
+"""The longest input line the console reads (1 MiB)."""
+
+
+def test_a_line_longer_than_the_limit_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    result = answer(tmp_path, "a" * (2 * MAX_LINE) + "\napprove\n")
+
+    assert result.returncode != 0
+    assert "FeedbackError: An input line is longer than 1 MiB" in result.stderr
+    assert "approve or deny" in result.stderr
+
+
+def test_a_line_just_under_the_limit_is_read(tmp_path: Path) -> None:
+    result = answer(tmp_path, "a" * (MAX_LINE - 1) + "\napprove\n")
+
+    assert (result.returncode, result.stdout) == (0, "approve\n")

@@ -62,12 +62,18 @@ class UsageTally:
             self.failed_calls += 1
             return
         usage = response.usage
-        self.input_tokens += usage.input_tokens
-        self.output_tokens += usage.output_tokens
-        self.cache_read_tokens += usage.cache_read_tokens
-        self.cache_write_tokens += usage.cache_write_tokens
+        self.input_tokens += _tokens(usage.input_tokens)
+        self.output_tokens += _tokens(usage.output_tokens)
+        self.cache_read_tokens += _tokens(usage.cache_read_tokens)
+        self.cache_write_tokens += _tokens(usage.cache_write_tokens)
         answered_by = f"{response.provider}:{response.model}"
         self.by_model[answered_by] = self.by_model.get(answered_by, 0) + 1
+
+
+def _tokens(count: object) -> int:
+    # A provider may hand on what its vendor sent ("3", [1]): counting it must not turn
+    # a good answer into a TypeError (and the call into a second, failed, record).
+    return count if type(count) is int else 0
 
 
 process_usage = UsageTally()

@@ -6,6 +6,7 @@ wrapped in the normalised :class:`LLMError` family, with the original chained.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,6 +104,10 @@ class InvalidActionResult(FlowError, TypeError):
 
 
 # --- End of engine errors -------------------------------------------------------------
+
+
+class SyncTwinError(PocketFlowError, RuntimeError):
+    """A sync twin (``call_llm``, ``read_file``, ...) was called where it cannot wait."""
 
 
 # --- plugins and configuration ----------------------------------------------------------
@@ -324,9 +329,53 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
+    if when.tzinfo is None:  # "-0000": UTC, by RFC 5322, though the sender's zone is unknown
+        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+REDACTED = "[redacted]"
+"""What stands in a message for a secret that was taken out of it."""
+
+
+def redact_exception(error: BaseException, secret: str | None) -> None:
+    """Take ``secret`` out of ``error`` and every exception chained to it, in place.
+
+    For the vendor SDK exception a plugin chains to its normalised error: its message
+    (``args``, ``message``) and error ``body`` lose the key, and its traceback is cut,
+    since the SDK's frames hold the request headers among their locals (which a
+    traceback printed with ``capture_locals``, or a debugger, shows).
+    """
+    if not secret:
+        return
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        current.args = tuple(_without(arg, secret) for arg in current.args)
+        for name in ("message", "body"):
+            value = getattr(current, name, None)
+            if isinstance(value, (str, Mapping, list)):
+                with contextlib.suppress(AttributeError):  # a read-only property
+                    setattr(current, name, _without(value, secret))
+        current.__traceback__ = None
+        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+
+
+def _without(value: Any, secret: str) -> Any:
+    """``value`` with ``secret`` replaced in every string it holds (dicts and lists copied)."""
+    if isinstance(value, str):
+        return value.replace(secret, REDACTED)
+    if isinstance(value, Mapping):
+        return {key: _without(item, secret) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without(item, secret) for item in value]
+    return value
 
 
 # --- files and feedback ------------------------------------------------------------------

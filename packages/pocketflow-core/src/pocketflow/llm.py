@@ -11,7 +11,15 @@ to the ``llm_call_finished`` observer hook.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
+from contextlib import aclosing
 from dataclasses import replace
 from typing import Any
 
@@ -21,6 +29,7 @@ from pocketflow.durability import current_calls, journaled
 from pocketflow.errors import ConfigError, LLMError
 from pocketflow.providers import LLMRequest, LLMResponse, Message
 from pocketflow.runtime import LiveProvider, ModelRef, Runtime, current_runtime
+from pocketflow.streams import LLMStream as LLMStream  # re-exported: pocketflow.llm.LLMStream
 from pocketflow.sync import run_sync
 
 Prompt = str | Sequence[Message | Mapping[str, str]]
@@ -209,31 +218,6 @@ async def call_llm_async(
     return response.text
 
 
-class LLMStream:
-    """An async iterator of text chunks; ``response`` holds usage once it is exhausted."""
-
-    def __init__(self, chunks: AsyncIterator[str | LLMResponse]) -> None:
-        self._chunks = chunks
-        self.response: LLMResponse | None = None
-
-    def __aiter__(self) -> LLMStream:
-        return self
-
-    async def __anext__(self) -> str:
-        async for item in self._chunks:
-            if isinstance(item, LLMResponse):
-                self.response = item
-                continue
-            return item
-        raise StopAsyncIteration
-
-    async def aclose(self) -> None:
-        """Stop the stream early and release its connection."""
-        aclose = getattr(self._chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
-
-
 def _journaled_stream(open_stream: Callable[..., LLMStream]) -> Callable[..., LLMStream]:
     """Replay a journaled stream's answer inside a durable step, or record it at its end."""
 
@@ -261,10 +245,15 @@ async def _replay(response: LLMResponse) -> AsyncIterator[str | LLMResponse]:
 async def _record_at_end(
     chunks: AsyncIterator[str | LLMResponse], slot: Any
 ) -> AsyncIterator[str | LLMResponse]:
-    async for item in chunks:
-        if isinstance(item, LLMResponse):
-            await slot.record(item)
-        yield item
+    try:
+        async for item in chunks:
+            if isinstance(item, LLMResponse):
+                await slot.record(item)
+            yield item
+    finally:  # closing this stream closes the vendor's at once
+        aclose = getattr(chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 @_journaled_stream
@@ -293,7 +282,9 @@ def stream_llm_async(
         prompt, ref.model, system=system, temperature=temperature, max_tokens=max_tokens,
         stop=stop, seed=seed, options=options,
     )  # fmt: skip
-    return LLMStream(_stream(runtime, ref, live, request, _policy_for(live, timeout, max_retries)))
+    call_policy = _policy_for(live, timeout, max_retries)
+    attempts = policy.Attempts()
+    return LLMStream(_stream(runtime, ref, live, request, call_policy, attempts), attempts)
 
 
 async def _stream(
@@ -302,19 +293,21 @@ async def _stream(
     live: LiveProvider,
     request: LLMRequest,
     call_policy: policy.RetryPolicy,
+    attempts: policy.Attempts,
 ) -> AsyncIterator[str | LLMResponse]:
     started = policy.clock.now()
-    attempts = policy.Attempts()
     response: LLMResponse | None = None
+    chunks = policy.stream_with_policy(
+        lambda: live.provider.stream(request), call_policy, live.gate.limiter, attempts
+    )
     try:
-        async for item in policy.stream_with_policy(
-            lambda: live.provider.stream(request), call_policy, live.gate.limiter, attempts
-        ):
-            if isinstance(item, LLMResponse):
-                response = item
-                response.latency = policy.clock.now() - started
-                response.attempts = attempts.tries
-            yield item
+        async with aclosing(chunks):  # closed with this generator, not when collected
+            async for item in chunks:
+                if isinstance(item, LLMResponse):
+                    response = item
+                    response.latency = policy.clock.now() - started
+                    response.attempts = attempts.tries
+                yield item
     except BaseException as error:
         _finish(runtime, ref.requested, None, error, policy.clock.now() - started, attempts)
         if isinstance(error, LLMError):

@@ -5,8 +5,9 @@
   sends one (capped at ``max_retry_wait``). Only errors marked ``retryable`` are tried
   again: rate limits, 5xx and overload, timeouts, dropped connections, malformed
   replies; never 400/401/403/404.
-* Deadline: ``timeout`` seconds cover the whole call (every attempt, every wait and,
-  for a stream, every chunk). A wait that would end past the deadline is not started.
+* Deadline: ``timeout`` seconds cover the whole call (every attempt, every wait, a
+  retry's wait for a slot and, for a stream, every chunk). A wait that would end past
+  the deadline is not started.
 * Limits: at most ``max_concurrency`` calls in flight per provider, and at most
   ``requests_per_minute`` starts, both first come, first served, shared by every call
   to that provider on the event loop.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -67,12 +68,35 @@ class RetryPolicy:
         return random.uniform(0.0, min(self.max_backoff, self.base_delay * 2**retry))
 
 
+class SlotLease:
+    """A concurrency slot a stream holds: given back once, by whoever is first.
+
+    The stream's own end gives it back; so can its reader, at once, on ``break``,
+    ``aclose()`` or garbage collection (before the stream's connection is closed).
+    """
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: ProviderLimiter) -> None:
+        self._limiter: ProviderLimiter | None = limiter
+
+    def release(self) -> None:
+        """Give the slot back (a no-op once it has been)."""
+        limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter.release()
+
+
 @dataclass(slots=True)
 class Attempts:
-    """What one call went through: tries made and seconds spent waiting on limits."""
+    """What one call went through: tries made and seconds spent waiting on limits.
+
+    ``slot`` is the slot a stream holds while it is being read (None between tries).
+    """
 
     tries: int = 0
     limit_wait: float = 0.0
+    slot: SlotLease | None = None
 
 
 class ProviderLimiter:
@@ -98,7 +122,7 @@ class ProviderLimiter:
                 await waiter
             except BaseException:
                 if waiter.done() and not waiter.cancelled():
-                    self._wake_next()  # we were handed a slot we will not use
+                    self.release()  # we were handed a slot we will not use
                 else:
                     self._waiters.remove(waiter)
                 raise
@@ -145,6 +169,10 @@ class ProviderGate:
         """The running loop's limiter."""
         return self._limiters.get()
 
+    def loops(self) -> list[asyncio.AbstractEventLoop]:
+        """The event loops this provider has been called on."""
+        return self._limiters.loops()
+
 
 def _deadline_error(policy: RetryPolicy, last: LLMError | None) -> DeadlineExceededError:
     reason = f"no answer within the call's {policy.timeout:g}s timeout"
@@ -167,7 +195,7 @@ async def call_with_policy(
     deadline: float | None = None
     last: LLMError | None = None
     while True:
-        deadline = await _take_slot(limiter, policy, attempts, deadline)
+        deadline = await _take_slot(limiter, policy, attempts, deadline, last)
         try:
             async with asyncio.timeout(_remaining(deadline, policy, last)):
                 return await attempt()
@@ -185,17 +213,19 @@ async def stream_with_policy(
     policy: RetryPolicy,
     limiter: ProviderLimiter,
     attempts: Attempts,
-) -> AsyncIterator[T]:
+) -> AsyncGenerator[T, None]:
     """Yield from the stream ``open_stream`` makes, retrying until its first item.
 
     Once an item has been yielded a failure is final (the caller has seen part of an
     answer). The deadline (from the first slot, as for :func:`call_with_policy`) covers
-    every item; the limiter slot is held to the end.
+    every item; the limiter slot is held to the end, as ``attempts.slot``, which the
+    reader may give back sooner.
     """
     deadline: float | None = None
     last: LLMError | None = None
     while True:
-        deadline = await _take_slot(limiter, policy, attempts, deadline)
+        deadline = await _take_slot(limiter, policy, attempts, deadline, last)
+        slot = attempts.slot = SlotLease(limiter)
         started = False
         stream = open_stream()
         try:
@@ -214,7 +244,8 @@ async def stream_with_policy(
         except TimeoutError as error:
             raise _deadline_error(policy, last) from error
         finally:
-            limiter.release()
+            slot.release()
+            attempts.slot = None
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -222,12 +253,27 @@ async def stream_with_policy(
 
 
 async def _take_slot(
-    limiter: ProviderLimiter, policy: RetryPolicy, attempts: Attempts, deadline: float | None
+    limiter: ProviderLimiter,
+    policy: RetryPolicy,
+    attempts: Attempts,
+    deadline: float | None,
+    last: LLMError | None,
 ) -> float:
-    """Wait for a slot for the next try; return the call's deadline (set on the first)."""
-    attempts.limit_wait += await limiter.acquire()
+    """Wait for a slot for the next try; return the call's deadline (set on the first).
+
+    A retry's wait for a slot counts against the deadline, so it ends there.
+    """
+    if deadline is None:
+        attempts.limit_wait += await limiter.acquire()
+        attempts.tries += 1
+        return clock.now() + policy.timeout
+    try:
+        async with asyncio.timeout(_remaining(deadline, policy, last)):
+            attempts.limit_wait += await limiter.acquire()
+    except TimeoutError as error:
+        raise _deadline_error(policy, last) from error
     attempts.tries += 1
-    return clock.now() + policy.timeout if deadline is None else deadline
+    return deadline
 
 
 def _remaining(deadline: float, policy: RetryPolicy, last: LLMError | None) -> float:

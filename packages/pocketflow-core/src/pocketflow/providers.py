@@ -291,10 +291,18 @@ class PerLoop(Generic[T]):
             return None
         return self._values.pop(loop, None)
 
+    def loops(self) -> list[asyncio.AbstractEventLoop]:
+        """The loops that have a value now."""
+        return list(self._values.keys())
+
     async def aclose(self, close: Callable[[T], Awaitable[Any]]) -> None:
-        """Close the running loop's value with ``close``; values of other loops are dropped."""
+        """Close the running loop's value with ``close``.
+
+        Values of other loops are left to be closed on their own loop (the core's
+        runtime calls ``aclose`` on each loop it served); a loop that is garbage
+        collected takes its value with it.
+        """
         value = self.pop_current()
-        self._values.clear()
         if value is not None:
             await close(value)
 

@@ -3,13 +3,20 @@
 A :class:`Runtime` turns a model string into a provider instance (made once and
 reused, so its vendor client and connection pool are too), finds the reader for a
 path or URL and the feedback provider by name. :func:`current_runtime` keeps one per
-configuration: changing ``POCKETFLOW_LLM`` or the working directory gives a fresh one.
+configuration: changing ``POCKETFLOW_LLM`` or the working directory gives a fresh one,
+and the one it replaces is closed (its clients and connection pools, each on the
+event loop it was made on).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import threading
+import warnings
+import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +72,7 @@ class Runtime:
         self._readers: dict[str, FileReader] = {}
         self._feedback: dict[str, FeedbackProvider] = {}
         self._lock = threading.Lock()
+        self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     # --- models -------------------------------------------------------------------------
 
@@ -136,6 +144,7 @@ class Runtime:
 
     def reader(self, scheme: str) -> FileReader:
         """The reader registered for ``scheme`` ("file" for plain paths)."""
+        self._note_loop()
         name = self.plugins.reader_for_scheme.get(scheme)
         if name is None:
             schemes = ", ".join(sorted(self.plugins.reader_for_scheme)) or "none"
@@ -156,6 +165,7 @@ class Runtime:
 
     def feedback(self, choice: str | None) -> FeedbackProvider:
         """The feedback provider for ``choice`` ("name" or "name:argument")."""
+        self._note_loop()
         requested = choice or self.config.feedback or DEFAULT_FEEDBACK
         provider = self._feedback.get(requested)
         if provider is None:
@@ -184,15 +194,90 @@ class Runtime:
 
     # --- lifecycle ----------------------------------------------------------------------
 
+    def _note_loop(self) -> None:
+        # Providers' loops are known from their limiters; readers and feedback
+        # providers are noted here, so that closing reaches every loop they served.
+        with contextlib.suppress(RuntimeError):  # no running loop
+            self._loops.add(asyncio.get_running_loop())
+
+    def loops(self) -> set[asyncio.AbstractEventLoop]:
+        """The event loops this runtime's providers, readers and feedback served."""
+        found = set(self._loops)
+        for live in list(self._providers.values()):
+            found.update(live.gate.loops())
+        return found
+
+    def _take_closables(self) -> list[Any]:
+        with self._lock:
+            closables: list[Any] = [live.provider for live in self._providers.values()]
+            closables += [*self._readers.values(), *self._feedback.values()]
+            self._providers.clear()
+            self._readers.clear()
+            self._feedback.clear()
+        return closables
+
     async def aclose(self) -> None:
-        """Close every provider, reader and feedback provider made so far."""
-        closables: list[Any] = [live.provider for live in self._providers.values()]
-        closables += [*self._readers.values(), *self._feedback.values()]
-        self._providers.clear()
-        self._readers.clear()
-        self._feedback.clear()
-        for closable in closables:
+        """Close every provider, reader and feedback provider made so far.
+
+        Their clients on the running loop are closed before this returns; those on
+        other running loops (the sync twins' background loop, say) are closed there.
+        """
+        loops = self.loops()
+        closables = self._take_closables()
+        loops.discard(asyncio.get_running_loop())
+        _close_on(loops, closables)
+        await _close_all(closables)
+
+    def retire(self) -> None:
+        """Close what this runtime made, each on its own loop, without waiting.
+
+        Called when another runtime replaces it; :func:`aclose` waits for the closing.
+        """
+        _close_on(self.loops(), self._take_closables())
+
+
+_closing: set[asyncio.Task[None]] = set()
+"""Closings scheduled on a loop (by :meth:`Runtime.retire`, or :meth:`Runtime.aclose` on
+another loop) and not finished yet."""
+
+
+def _close_on(loops: Iterable[asyncio.AbstractEventLoop], closables: list[Any]) -> None:
+    if not closables:
+        return
+    for loop in loops:
+        if loop.is_closed():  # its connections went with it
+            continue
+        with contextlib.suppress(RuntimeError):  # closed just now
+            loop.call_soon_threadsafe(_start_closing, closables)
+
+
+def _start_closing(closables: list[Any]) -> None:
+    task = asyncio.get_running_loop().create_task(_close_all(closables))
+    _closing.add(task)
+    task.add_done_callback(_closed)
+
+
+def _closed(task: asyncio.Task[None]) -> None:
+    _closing.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        error = task.exception()
+        warnings.warn(
+            f"Closing PocketFlow clients on an event loop failed: {type(error).__name__}: {error}",
+            RuntimeWarning,
+            stacklevel=1,
+        )
+
+
+async def _close_all(closables: list[Any]) -> None:
+    """``aclose()`` each of ``closables``; the first failure is raised once all are tried."""
+    first: Exception | None = None
+    for closable in closables:
+        try:
             await closable.aclose()
+        except Exception as error:
+            first = first or error
+    if first is not None:
+        raise first
 
 
 _runtime_lock = threading.Lock()
@@ -211,23 +296,35 @@ def current_runtime() -> Runtime:
     key = _config_key()
     runtime = _runtime
     if runtime is None or key != _runtime_key:
+        replaced = None
         with _runtime_lock:
             if _runtime is None or key != _runtime_key:
+                replaced = _runtime
                 _runtime = Runtime(_load_config(Path(key[0])), get_plugin_manager())
                 _runtime_key = key
             runtime = _runtime
+        if replaced is not None:
+            replaced.retire()
     return runtime
 
 
 def reset_runtime() -> None:
-    """Drop the current runtime, so configuration and plugins are read again."""
+    """Drop the current runtime (closing it), so configuration and plugins are read again."""
     global _runtime, _runtime_key
     with _runtime_lock:
-        _runtime, _runtime_key = None, None
+        replaced, _runtime, _runtime_key = _runtime, None, None
+    if replaced is not None:
+        replaced.retire()
 
 
 async def aclose() -> None:
-    """Close the current runtime's clients and connection pools."""
+    """Close the current runtime's clients and connection pools, and finish closing
+    those of the runtimes it replaced on this loop."""
     runtime = _runtime
     if runtime is not None:
         await runtime.aclose()
+    await asyncio.sleep(0)  # closings scheduled from this thread start now
+    here = asyncio.get_running_loop()
+    closing = [task for task in list(_closing) if task.get_loop() is here]
+    if closing:
+        await asyncio.gather(*closing, return_exceptions=True)

@@ -11,12 +11,13 @@ normalised :class:`~pocketflow.errors.LLMError` family.
 * ``APITimeoutError`` and httpx2 timeouts -> LLMTimeoutError; ``APIConnectionError``
   and httpx2 transport errors -> LLMConnectionError.
 
-Messages never hold the API key: if a vendor message echoes it, it is blanked out.
+Messages never hold the API key: if a vendor message echoes it, it is blanked out,
+in the normalised error and in the chained SDK exception alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anthropic
@@ -29,6 +30,7 @@ from pocketflow.errors import (
     MalformedResponseError,
     error_for_status,
     parse_retry_after,
+    redact_exception,
 )
 from pocketflow.providers import first_line
 
@@ -61,7 +63,7 @@ class CallContext:
     key_variable: str
     base_url: str
     timeout: float
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
 
     def scrub(self, text: str) -> str:
         """``text`` with the API key blanked out."""
@@ -113,7 +115,12 @@ def _body_request_id(body: object) -> str | None:
 
 
 def normalise(error: BaseException, context: CallContext) -> LLMError:
-    """The normalised error for an SDK or transport ``error``; chain it with ``from``."""
+    """The normalised error for an SDK or transport ``error``; chain it with ``from``.
+
+    ``error`` loses the key too (its message, body and traceback): it is printed with
+    the traceback as the cause.
+    """
+    redact_exception(error, context.secret)
     where: dict[str, Any] = {"provider": context.provider, "model": context.model}
     if isinstance(error, anthropic.APIStatusError):
         return from_status_error(error, context)

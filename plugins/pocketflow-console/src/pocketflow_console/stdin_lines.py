@@ -7,7 +7,9 @@ timeout, say). Where it cannot (Windows' proactor loop; stdin redirected from a
 regular file), one daemon thread at a time does a blocking read; such a read cannot
 be cancelled, so a wait that gives up leaves it in flight and the next wait collects
 its data rather than losing it. Bytes read past the end of a line are kept for the
-next line.
+next line; each chunk is searched once for the line end, so a long line costs time in
+proportion to its length, and a line over :data:`MAX_LINE` bytes is refused with a
+FeedbackError (the rest of it is skipped by the next read).
 
 When ``sys.stdin`` has no file descriptor (replaced by ``io.StringIO`` in a test,
 say), its ``readline`` is called directly.
@@ -21,7 +23,17 @@ import os
 import sys
 import threading
 
+from pocketflow.errors import FeedbackError
+
 CHUNK = 64 * 1024
+MAX_LINE = 1 << 20
+"""The longest line read (1 MiB): an answer or a comment is far shorter."""
+
+TOO_LONG = (
+    "An input line is longer than 1 MiB: the console feedback provider reads short "
+    "answers (approve or deny, and an optional comment), one a line. Check what is sent "
+    "to standard input."
+)
 
 
 class StdinLines:
@@ -29,22 +41,40 @@ class StdinLines:
 
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self._scanned = 0  # the buffer's first bytes known to hold no line end
+        self._skipping = False  # dropping the rest of a line that was too long
         self._in_flight: concurrent.futures.Future[bytes] | None = None
 
     async def readline(self) -> str | None:
-        """The next line, without its line ending; None at end of input or with no stdin."""
+        """The next line, without its line ending; None at end of input or with no stdin.
+
+        Raises FeedbackError for a line longer than :data:`MAX_LINE` bytes.
+        """
         while True:
-            end = self._buffer.find(b"\n")
+            end = self._buffer.find(b"\n", self._scanned)
             if end >= 0:
                 line = bytes(self._buffer[:end])
                 del self._buffer[: end + 1]
+                self._scanned = 0
+                if self._skipping:
+                    self._skipping = False
+                    continue
                 return _decode(line)
+            if self._skipping:
+                self._buffer.clear()
+            elif len(self._buffer) > MAX_LINE:
+                self._buffer.clear()
+                self._skipping = True
+                raise FeedbackError(TOO_LONG)
+            self._scanned = len(self._buffer)
             chunk = await self._read_chunk()
             if not chunk:  # end of input: a last line without "\n" still counts
-                if not self._buffer:
-                    return None
                 line = bytes(self._buffer)
                 self._buffer.clear()
+                self._scanned = 0
+                if not line or self._skipping:
+                    self._skipping = False
+                    return None
                 return _decode(line)
             self._buffer += chunk
 

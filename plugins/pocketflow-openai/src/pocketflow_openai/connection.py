@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pocketflow.errors import ConfigError
 from pocketflow.providers import ProviderSettings
@@ -41,7 +41,7 @@ class Connection:
     ``azure_endpoint``, ``api_version`` and ``deployment`` are set.
     """
 
-    api_key: str
+    api_key: str = field(repr=False)  # reprs show in tracebacks and debuggers
     key_variable: str | None
     base_url: str | None
     organization: str | None

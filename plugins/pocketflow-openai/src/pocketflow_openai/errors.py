@@ -1,14 +1,15 @@
 """openai SDK exceptions turned into the core's normalised errors.
 
 The caller chains the original (``raise translate(...) from error``). The vendor's
-own message is taken from the error JSON; the API key is scrubbed from it.
+own message is taken from the error JSON; the API key is scrubbed from it, and from
+the original (its message, body and traceback), so no printed traceback shows it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import openai
@@ -25,6 +26,7 @@ from pocketflow.errors import (
     ServerError,
     error_for_status,
     parse_retry_after,
+    redact_exception,
 )
 from pocketflow.providers import first_line
 
@@ -45,7 +47,7 @@ class CallContext:
     key_variable: str | None
     endpoint: str
     timeout: float
-    secret: str | None = None
+    secret: str | None = field(default=None, repr=False)
 
     def scrub(self, text: str) -> str:
         """``text`` without the API key."""
@@ -53,7 +55,8 @@ class CallContext:
 
 
 def translate(error: Exception, context: CallContext) -> LLMError:
-    """The normalised error for an SDK (or JSON) ``error``."""
+    """The normalised error for an SDK (or JSON) ``error``, which loses the key too."""
+    redact_exception(error, context.secret)
     located: dict[str, Any] = {"provider": context.provider, "model": context.model}
     if isinstance(error, openai.APITimeoutError):
         return LLMTimeoutError(

@@ -20,6 +20,7 @@ import openai
 
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
 from pocketflow_openai.body import chat_body, stream_body
+from pocketflow_openai.chunks import ChunkStream
 from pocketflow_openai.client import azure_client, openai_client
 from pocketflow_openai.connection import Connection, azure_connection, openai_connection
 from pocketflow_openai.errors import CallContext, translate
@@ -29,9 +30,6 @@ from pocketflow_openai.replies import (
     StreamedReply,
     parse_completion,
 )
-
-ChunkStream = openai.AsyncStream[object]
-"""The SDK's SSE stream, yielding each chunk's JSON as a plain dict."""
 
 CHAT_COMPLETIONS = "/chat/completions"
 REQUEST_OPTIONS: openai.RequestOptions = {"security": {"bearer_auth": True}}
@@ -106,6 +104,11 @@ class OpenAIProvider(LLMProvider):
                 await chunks.close()
         except (openai.OpenAIError, json.JSONDecodeError) as error:
             raise translate(error, self._context(session, request)) from error
+        if not chunks.finished:
+            raise folded.context.malformed(
+                "the stream ended before its closing 'data: [DONE]' event: the connection "
+                "was cut short, so the answer may be incomplete"
+            )
         yield folded.response()
 
     def _context(self, session: Session, request: LLMRequest) -> CallContext:

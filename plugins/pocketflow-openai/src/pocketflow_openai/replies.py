@@ -59,7 +59,7 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
         model=_model(data, context),
         provider=context.provider,
         usage=parse_usage(data.get("usage")),
-        finish_reason=choice.get("finish_reason"),
+        finish_reason=_text_or_none(choice.get("finish_reason")),
         request_id=context.request_id,
     )
 
@@ -67,17 +67,23 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
 def parse_usage(usage: Any) -> Usage:
     """Token counts from a ``usage`` object: cached prompt tokens are cache reads.
 
-    ``input_tokens`` is ``prompt_tokens`` as reported, cached tokens included.
+    ``input_tokens`` is ``prompt_tokens`` as reported, cached tokens included. A count
+    that is not a whole number is taken as 0: the answer is still good.
     """
     if not isinstance(usage, Mapping):
         return Usage()
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
     return Usage(
-        input_tokens=usage.get("prompt_tokens") or 0,
-        output_tokens=usage.get("completion_tokens") or 0,
-        cache_read_tokens=cached or 0,
+        input_tokens=_count(usage.get("prompt_tokens")),
+        output_tokens=_count(usage.get("completion_tokens")),
+        cache_read_tokens=_count(cached),
     )
+
+
+def _count(value: Any) -> int:
+    """A token count as reported, or 0 when it is not a whole number (``"3"``, ``[1]``)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _text(content: Any, context: ReplyContext) -> str:
@@ -86,6 +92,11 @@ def _text(content: Any, context: ReplyContext) -> str:
     if not isinstance(content, str):
         raise context.malformed(f"the message content is a {type(content).__name__}, not text")
     return content
+
+
+def _text_or_none(value: Any) -> str | None:
+    """``value`` if it is a non-empty string (a model name, a finish reason), else None."""
+    return value if isinstance(value, str) and value else None
 
 
 def _model(data: Mapping[str, Any], context: ReplyContext) -> str:
@@ -108,16 +119,14 @@ class StreamedReply:
         if not isinstance(chunk, dict):
             kind = type(chunk).__name__
             raise self.context.malformed(f"a stream chunk is a {kind}, not an object")
-        if chunk.get("model"):
-            self.model = chunk["model"]
+        self.model = _text_or_none(chunk.get("model")) or self.model
         if chunk.get("usage"):
             self.usage = parse_usage(chunk["usage"])
         choices = chunk.get("choices")
         if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
             return ""
         choice = choices[0]
-        if choice.get("finish_reason"):
-            self.finish_reason = choice["finish_reason"]
+        self.finish_reason = _text_or_none(choice.get("finish_reason")) or self.finish_reason
         delta = choice.get("delta")
         text = delta.get("content") if isinstance(delta, dict) else None
         if not text:
