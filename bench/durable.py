@@ -34,6 +34,11 @@ separate connection (the ``-shm`` index is not counted: it holds no data).
 ``growth`` is size(1000) / size(100); the state itself grows 10x, so ~10 is linear
 in the state and ~100 is steps x state.
 
+``--fsync`` adds ``sqlite_fsync_us`` and ``langgraph_fsync_us`` (``--fsync-steps`` steps):
+ours with ``[runs] synchronous = "FULL"`` and ``SqliteSaver`` on a plain
+``sqlite3.connect`` (SQLite's default ``synchronous=FULL``) with ``durability="sync"``:
+an fsync per commit on both sides, so these mostly time the disk's fsync.
+
 Without LangGraph (``uv sync --all-packages --group bench`` installs it) or with
 ``--no-langgraph``, its figures are null and ``langgraph_reason`` says why.
 
@@ -63,7 +68,9 @@ from types import SimpleNamespace
 from typing import Any, NamedTuple, TypedDict
 
 from pocketflow import AsyncFlow, AsyncNode
+from pocketflow.config import ENV_CONFIG
 from pocketflow.runs import close_stores
+from pocketflow.runtime import current_runtime
 
 GOAL_SQLITE_US = 100.0
 GOAL_LANGGRAPH_RATIO = 50.0
@@ -315,6 +322,44 @@ def make_langgraph_timers(
     return timers
 
 
+def make_fsync_timers(
+    lg: SimpleNamespace | None, steps: int, directory: Path
+) -> dict[str, Callable[[str], Timing]]:
+    """Ours and LangGraph's SqliteSaver with an fsync per commit (synchronous=FULL)."""
+    config = directory / "fsync" / "pocketflow.toml"
+    config.parent.mkdir()
+    config.write_text('[runs]\nsynchronous = "FULL"\n')
+    url = f"sqlite:///{config.parent / 'runs.db'}"
+
+    def ours(run_id: str) -> Timing:
+        os.environ[ENV_CONFIG] = str(config)
+        try:
+            current_runtime()  # read the config before the clock starts
+            return time_ours(steps, run_id, url)
+        finally:
+            del os.environ[ENV_CONFIG]
+            current_runtime()
+
+    timers: dict[str, Callable[[str], Timing]] = {"sqlite_fsync": ours}
+    if lg is not None:
+        connection = sqlite3.connect(config.parent / "langgraph.db", check_same_thread=False)
+        graph = langgraph_graph(lg, steps, is_async=False, grow=False).compile(
+            checkpointer=lg.SqliteSaver(connection)
+        )
+
+        def theirs(thread_id: str) -> Timing:
+            with Stopwatch() as watch:
+                result = graph.invoke(
+                    {"count": 0}, langgraph_config(steps, thread_id), durability="sync"
+                )
+            if result["count"] != steps:
+                raise AssertionError(f"LangGraph ran {result['count']} steps, not {steps}")
+            return watch.timing
+
+        timers["langgraph_fsync"] = theirs
+    return timers
+
+
 def grow_langgraph(lg: SimpleNamespace, steps: int, path: Path) -> None:
     """Run the growing-state graph with SqliteSaver for ``steps`` steps."""
     connection = sync_connection(path)
@@ -409,6 +454,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--size-steps", default="100,1000", help="comma-separated step counts for the size"
     )
     parser.add_argument("--no-langgraph", action="store_true", help="skip LangGraph")
+    parser.add_argument(
+        "--fsync",
+        action="store_true",
+        help="also time ours and SqliteSaver with synchronous=FULL (an fsync per commit)",
+    )
+    parser.add_argument("--fsync-steps", type=int, default=100, help="steps per --fsync run")
     args = parser.parse_args(argv)
     sizes = sorted({int(size) for size in args.size_steps.split(",") if size})
     if args.steps < 1 or args.langgraph_steps < 1 or args.rounds < 1 or not sizes:
@@ -431,6 +482,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             langgraph = make_langgraph_timers(lg, args.langgraph_steps, directory)
             timers.update(langgraph)
             steps.update(dict.fromkeys(langgraph, args.langgraph_steps))
+        if args.fsync:
+            if ENV_CONFIG in os.environ:
+                parser.error(f"--fsync sets {ENV_CONFIG} itself: unset it first")
+            fsync = make_fsync_timers(lg, args.fsync_steps, directory)
+            timers.update(fsync)
+            steps.update(dict.fromkeys(fsync, args.fsync_steps))
         for name, timer in timers.items():  # warm up: imports, caches, the stores' files
             timer(f"{name}-warm-up")
         wall, cpu = best_per_step_us(timers, steps, args.rounds)
@@ -473,7 +530,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name in LANGGRAPH_KINDS:
         report[f"{name}_us"] = wall.get(name)
         report[f"{name}_cpu_us"] = cpu.get(name)
+    for name in ("sqlite_fsync", "langgraph_fsync"):
+        report[f"{name}_us"] = wall.get(name)
+        report[f"{name}_cpu_us"] = cpu.get(name)
     report |= {
+        "fsync_steps": args.fsync_steps if args.fsync else None,
+        "langgraph_fsync_vs_sqlite_fsync": ratio(
+            wall.get("langgraph_fsync"), wall.get("sqlite_fsync")
+        ),
         "langgraph_vs_sqlite": ratio(langgraph_us, wall["sqlite"]),
         "langgraph_vs_sqlite_cpu": ratio(langgraph_cpu_us, cpu["sqlite"]),
         "langgraph_defaults_vs_sqlite": ratio(wall.get("langgraph_defaults"), wall["sqlite"]),

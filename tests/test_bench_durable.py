@@ -23,6 +23,7 @@ LANGGRAPH = (
     "langgraph_no_checkpointer_us",
     "langgraph_defaults_us",
     "langgraph_vs_sqlite",
+    "langgraph_fsync_us",
 )
 
 
@@ -68,9 +69,12 @@ def check_no_langgraph(report: dict[str, Any], reason: str) -> None:
 
 
 def test_durable_bench_without_langgraph_prints_our_figures() -> None:
-    report = run_bench("--no-langgraph")
+    report = run_bench("--no-langgraph", "--fsync", "--fsync-steps", "3")
     check_ours(report)
     check_no_langgraph(report, "--no-langgraph")
+    assert report["fsync_steps"] == 3
+    assert report["sqlite_fsync_us"] > 0
+    assert report["langgraph_fsync_us"] is None
 
 
 def test_durable_bench_says_why_when_langgraph_is_not_installed(tmp_path: Path) -> None:
@@ -82,13 +86,16 @@ def test_durable_bench_says_why_when_langgraph_is_not_installed(tmp_path: Path) 
     report = run_bench(python_path=tmp_path)
     check_ours(report)
     check_no_langgraph(report, "uv sync --all-packages --group bench")
+    assert report["fsync_steps"] is None
+    assert report["sqlite_fsync_us"] is None
 
 
 def test_durable_bench_measures_langgraph_when_installed() -> None:
     # Only with the bench dependency group (`uv sync --all-packages --group bench`).
     pytest.importorskip("langgraph.checkpoint.sqlite", reason="LangGraph is not installed")
-    report = run_bench()
+    report = run_bench("--fsync", "--fsync-steps", "3")
     check_ours(report)
+    assert report["langgraph_fsync_us"] > 0
     assert report["langgraph"] is True
     assert report["langgraph_reason"] is None
     for key in LANGGRAPH:
