@@ -22,9 +22,12 @@ one, post stores it and returns "again" until the count reaches ``--steps``), ru
   ``durability="async"`` (a step's checkpoint is written while the next step runs).
 
 Each ``*_us`` is the best of ``--rounds`` runs (the kinds interleaved in every round,
-after one short warm-up run each) of wall time divided by steps; each run is a new
-run id (thread id) in the same store. Ratios are within this run: ``sqlite_vs_nondurable``
-and ``langgraph_vs_sqlite`` (LangGraph's µs per step over ours: the goal is >= 50).
+after one warm-up run each) of wall time divided by steps, and ``*_cpu_us`` the same
+for this process's CPU time (``time.process_time``, all threads): on a machine shared
+with other jobs a run's wall time includes waiting for a CPU, so CPU is the steadier
+measure of a step's cost. Each run is a new run id (thread id) in the same store.
+Ratios are within this run: ``sqlite_vs_nondurable`` and ``langgraph_vs_sqlite``
+(LangGraph's µs per step over ours: the goal is >= 50).
 
 ``size``: the database after 100 and 1,000 steps (``--size-steps``) of a state growing
 by 1 KB a step (``shared["items"]`` gains a 1,024-character string each step; LangGraph's
