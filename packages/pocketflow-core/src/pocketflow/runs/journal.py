@@ -44,6 +44,11 @@ class StepCalls:
         self.position = 0
         self.tokens = tokens
 
+    def move_to(self, base: str) -> None:
+        """Count the calls of the step's next phase (``STEP|exec``, ``STEP|post``)."""
+        self.base = base
+        self.position = 0
+
     def slot(self, kind: str) -> JournalSlot:
         """The next call's slot, holding its answer when the journal has it."""
         key = f"{self.base}|{self.position}"

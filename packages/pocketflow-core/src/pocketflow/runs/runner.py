@@ -214,23 +214,33 @@ class DurableRun:
         is_async = isinstance(node, AsyncNode)
         if is_async and not in_async:
             raise AsyncRunRequired(node)
-        prep = node.prep_async if is_async else node.prep  # type: ignore[attr-defined]
-        prep_res = await self._phase(prep, (shared,), f"{key}|prep", tokens, is_async)
-        exec_key = f"{key}|exec"
-        found, exec_res = self._replayed(exec_key)
-        if not found:
-            exec_res = await self._exec(node, prep_res, key, is_async, tokens)
-            await self.record(exec_key, "exec", exec_res)
-        post = node.post_async if is_async else node.post  # type: ignore[attr-defined]
-        return await self._phase(
-            post, (shared, prep_res, exec_res), f"{key}|post", tokens, is_async
-        )
+        # One journal scope for the step; its phases only move its key along.
+        calls = StepCalls(self, f"{key}|prep", tokens)
+        reset = current_calls.set(calls)
+        try:
+            if is_async:
+                prep_res = await node.prep_async(shared)  # type: ignore[attr-defined]
+            else:
+                prep_res = node.prep(shared)
+            exec_key = f"{key}|exec"
+            found, exec_res = self._replayed(exec_key)
+            if not found:
+                calls.move_to(exec_key)
+                exec_res = await self._exec(node, prep_res, key, is_async, tokens)
+                await self.record(exec_key, "exec", exec_res)
+            calls.move_to(f"{key}|post")
+            if is_async:
+                return await node.post_async(shared, prep_res, exec_res)  # type: ignore[attr-defined]
+            return node.post(shared, prep_res, exec_res)
+        finally:
+            current_calls.reset(reset)
 
     async def _exec(
         self, node: BaseNode, prep_res: Any, key: str, is_async: bool, tokens: StepTokens
     ) -> Any:
         if not isinstance(node, BatchNode):
-            return await self._phase(node._exec, (prep_res,), f"{key}|exec", tokens, is_async)
+            result = node._exec(prep_res)
+            return await result if is_async else result
         run_one: Callable[..., Any] = AsyncNode._exec if is_async else Node._exec
 
         async def run_item(pair: tuple[int, Any]) -> Any:

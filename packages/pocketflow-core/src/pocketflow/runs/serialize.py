@@ -64,13 +64,11 @@ class JsonSerializer:
 
     def dumps(self, value: Any, where: str) -> bytes:
         """``value`` as UTF-8 JSON; raises StateNotSerializable naming the culprit's path."""
-        return json.dumps(
-            to_json(value, where), ensure_ascii=False, separators=(",", ":"), allow_nan=True
-        ).encode()
+        return _ENCODER.encode(to_json(value, where)).encode()
 
     def loads(self, data: bytes) -> Any:
         """The value stored by :meth:`dumps`."""
-        return json.loads(data, object_hook=_decode_tagged)
+        return _DECODER.decode(data.decode())
 
 
 class PickleSerializer:
@@ -91,6 +89,8 @@ class PickleSerializer:
 
 
 SERIALIZERS: dict[str, Serializer] = {"json": JsonSerializer(), "pickle": PickleSerializer()}
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+"""Made once: ``json.dumps`` with options builds an encoder on every call."""
 
 
 def to_json(value: Any, where: str) -> Any:
@@ -222,3 +222,6 @@ _DECODERS: dict[str, Any] = {
 
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
+
+
+_DECODER = json.JSONDecoder(object_hook=_decode_tagged)

@@ -92,7 +92,7 @@ class Question:
     output_tokens: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Scope:
     """How far one flow level of a run got: steps done, the next node, the last action."""
 
@@ -102,7 +102,7 @@ class Scope:
     done: bool
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class StepRecord:
     """A committed step, for ``pocketflow runs show``: small, one per step."""
 
@@ -118,7 +118,7 @@ class StepRecord:
     """The snapshot after this step, only when the run keeps history."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Commit:
     """Everything one step commits, in one transaction."""
 
