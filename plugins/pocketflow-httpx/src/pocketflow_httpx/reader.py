@@ -16,8 +16,11 @@ import httpx
 
 from pocketflow.errors import FileReadError
 from pocketflow.providers import ComponentSettings, FileReader, PerLoop
+from pocketflow_httpx import addresses
 from pocketflow_httpx.content import ALLOWED, decode_body, decode_strict, is_text, media_type
 from pocketflow_httpx.options import TABLE, ReaderOptions
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class HttpReader(FileReader):
@@ -31,8 +34,7 @@ class HttpReader(FileReader):
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
             timeout=httpx.Timeout(self.options.timeout),
-            headers=dict(self.options.headers),
-            follow_redirects=False,  # followed in _fetch, to name loops
+            follow_redirects=False,  # followed in _fetch: to name loops, check each hop
         )
 
     async def read(self, location: str, *, encoding: str | None = None) -> str:
@@ -84,8 +86,10 @@ class HttpReader(FileReader):
     ) -> str:
         """GET ``url``, following up to ``max_redirects`` redirects, and read the body."""
         visited = [_without_password(url)]
-        request = client.build_request("GET", url)
+        request = client.build_request("GET", url, headers=dict(self.options.headers))
+        origin = _origin(request.url)
         while True:
+            await self._check_address(request.url, shown)
             response = await client.send(request, stream=True)
             try:
                 follow = response.next_request
@@ -94,9 +98,45 @@ class HttpReader(FileReader):
                 target = _without_password(str(follow.url))
                 self._check_redirect(shown, visited, target)
                 visited.append(target)
+                if _origin(follow.url) != origin:  # configured headers stay with their origin
+                    for name in self.options.headers:
+                        follow.headers.pop(name, None)
                 request = follow
             finally:
                 await response.aclose()
+
+    async def _check_address(self, url: httpx.URL, shown: str) -> None:
+        """Refuse ``url`` if its host is, or resolves to, an internal address."""
+        host = url.host
+        literal = addresses.literal_address(host)
+        if literal is not None:
+            found = [literal]
+        else:
+            try:
+                names = await addresses.resolve(host, url.port or _DEFAULT_PORTS[url.scheme])
+            except OSError as error:
+                raise FileReadError(
+                    shown,
+                    f"the host {host} could not be resolved ({error}). Check the URL and "
+                    "the network.",
+                ) from error
+            found = [a for name in names if (a := addresses.literal_address(name)) is not None]
+        allowed = self.options.allowed_networks
+        for address in found:
+            kind = addresses.forbidden_kind(address, allowed)
+            if kind is None:
+                continue
+            target = _without_password(str(url))
+            where = "it" if target == shown else f"the redirect to {target}"
+            via = "" if literal is not None else f" ({host} resolves to {address})"
+            article = "an" if kind[0] in "aeiou" else "a"
+            raise FileReadError(
+                shown,
+                f"{where} leads to {article} {kind} address{via}, which is not fetched by default: "
+                "it could reach this machine, the local network or the cloud metadata "
+                f"service. To read from it on purpose, list it under {TABLE} in "
+                f'pocketflow.toml: allowed_networks = ["{address}"].',
+            )
 
     def _check_redirect(self, shown: str, visited: list[str], target: str) -> None:
         limit = self.options.max_redirects
@@ -191,6 +231,11 @@ def _timeout_phase(error: httpx.TimeoutException) -> str:
     if isinstance(error, httpx.WriteTimeout):
         return "sending the request"
     return "waiting for a free connection"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default port filled in): what a header may not leave."""
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
 
 
 def _reason(error: Exception) -> str:
