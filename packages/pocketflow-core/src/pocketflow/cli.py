@@ -2,7 +2,8 @@
 
 pocketflow plugins    installed plugins, failed ones with the reason, what each registers
 pocketflow models     providers, aliases, the default model, and where each came from
-pocketflow config     the effective configuration with its sources (keys: set/unset only)
+pocketflow config     the effective configuration with its sources (keys: set/unset only;
+                      a secret written into a config file is hidden, with the reason)
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pocketflow import redaction
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
 from pocketflow.plugins import PluginManager, get_plugin_manager
@@ -97,7 +99,9 @@ def show_config(config: Config) -> list[str]:
         for name, table in sorted(tables.items()):
             lines.append(f"[{section}.{name}]")
             for key, value in sorted(table.items()):
-                shown = f"{value!r}" + (f" ({_key_state(value)})" if key == "api_key_env" else "")
+                shown = redaction.shown(key, value)
+                if key == "api_key_env":
+                    shown += f" ({_key_state(value)})"
                 lines.append(f"  {key} = {shown}")
     lines.append("Environment:")
     for variable in (ENV_LLM, ENV_FEEDBACK, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
