@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pocketflow import redaction
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
+from pocketflow.install_hints import install_hint
 from pocketflow.plugins import PluginManager, get_plugin_manager
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 
@@ -69,7 +70,8 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
         kind = table.get("kind", name)
         registration = plugins.llm_providers.get(kind)
         if registration is None:
-            lines.append(f"  {name:<12} kind {kind}: NOT INSTALLED (pip install pocketflow-{kind})")
+            hint = install_hint(kind) or "install the plugin that provides it"
+            lines.append(f"  {name:<12} kind {kind}: NOT INSTALLED ({hint})")
             continue
         variable = table.get("api_key_env", registration.api_key_env)
         where = f"[providers.{name}] in {config.where}" if table else "installed"
@@ -78,6 +80,8 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
             f"  {name:<12} kind {kind:<10} key {_key_state(variable):<26} "
             f"base_url {base_url}    [{where}]"
         )
+        if registration.description:
+            lines.append(f"  {'':<12} {registration.description}")
     return lines
 
 

@@ -18,6 +18,7 @@ from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, Config, check_o
 from pocketflow.config import load_config as _load_config
 from pocketflow.config import provider_settings as _provider_settings
 from pocketflow.errors import ConfigError, ProviderNotFoundError
+from pocketflow.install_hints import did_you_mean, install_hint
 from pocketflow.plugins import PluginManager, Registration, get_plugin_manager
 from pocketflow.policy import ProviderGate, RetryPolicy
 from pocketflow.providers import (
@@ -103,17 +104,36 @@ class Runtime:
         kind = table.get("kind", name)
         registration = self.plugins.llm_providers.get(kind)
         if registration is None:
-            configured = f" (named by [providers.{name}] kind)" if "kind" in table else ""
-            raise ProviderNotFoundError(
-                f"No LLM provider '{kind}'{configured} is installed. Installed providers: "
-                f"{self._installed()}. Install its plugin (e.g. pip install pocketflow-{kind}) "
-                f'or define it in pocketflow.toml as [providers.{kind}] with kind = "openai" '
-                f"and a base_url for an OpenAI-compatible endpoint."
-            )
+            raise ProviderNotFoundError(self._not_installed(name, table, kind))
         settings = _provider_settings(name, kind, self.config, registration.settings)
         policy = RetryPolicy(max_retries=settings.max_retries, timeout=settings.timeout)
         provider = registration.factory(settings)
         return LiveProvider(provider, settings, policy, ProviderGate(settings))
+
+    def _not_installed(self, name: str, table: Any, kind: str) -> str:
+        """Why provider ``name`` (of ``kind``) cannot be made, and the fix."""
+        kinds = sorted(self.plugins.llm_providers)
+        where = f"{self.config.where}: [providers.{name}]"
+        if table and "kind" not in table:
+            return (
+                f"{where} has no kind, and no installed plugin registers a provider named "
+                f"'{name}'. Say what it is an instance of: kind = \"openai\" for an "
+                f"OpenAI-compatible endpoint (with base_url), or one of the installed kinds: "
+                f"{', '.join(kinds) or 'none'}."
+            )
+        guess = did_you_mean(kind, kinds)
+        hint = install_hint(kind)
+        if "kind" in table:
+            return (
+                f'{where} kind = "{kind}" names no installed provider.{guess} Installed '
+                f"kinds: {', '.join(kinds) or 'none'}.{' ' + hint if hint else ''}"
+            )
+        return (
+            f"No LLM provider '{kind}' is installed.{guess} Installed providers: "
+            f"{self._installed()}. {hint or 'Install the plugin that provides it,'} or define "
+            f'it in pocketflow.toml as [providers.{kind}] with kind = "openai" and a base_url '
+            f"for an OpenAI-compatible endpoint."
+        )
 
     def _installed(self) -> str:
         names = sorted({*self.plugins.llm_providers, *self.config.providers})
@@ -141,8 +161,7 @@ class Runtime:
             schemes = ", ".join(sorted(self.plugins.reader_for_scheme)) or "none"
             raise ProviderNotFoundError(
                 f"No file reader handles '{scheme}' locations. Readers are installed for: "
-                f"{schemes}. Install one (pip install pocketflow-aiofiles for paths, "
-                f"pocketflow-httpx for http and https)."
+                f"{schemes}. {install_hint(scheme) or 'Install a plugin that reads them.'}"
             )
         reader = self._readers.get(name)
         if reader is None:
