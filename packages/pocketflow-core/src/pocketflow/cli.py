@@ -37,6 +37,8 @@ def show_plugins(plugins: PluginManager) -> list[str]:
             lines.append(f"         reason: {status.error}")
         elif status.registered:
             lines.append(f"         registers: {', '.join(status.registered)}")
+    for conflict in plugins.conflicts:
+        lines.append(f"  conflict: {conflict}")
     sections = (
         ("LLM providers (use as provider:model)", plugins.llm_providers),
         ("File readers", plugins.readers),
