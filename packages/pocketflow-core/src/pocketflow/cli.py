@@ -2,6 +2,7 @@
 
 pocketflow plugins    installed plugins, failed ones with the reason, what each registers
 pocketflow models     providers, aliases, the default model, and where each came from
+pocketflow prompt     send one prompt ("..." or standard input) and stream the answer (-m MODEL)
 pocketflow config     the effective configuration with its sources (keys: set/unset only;
                       a secret written into a config file is hidden, with the reason)
 """
@@ -13,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from pocketflow import redaction
+from pocketflow import prompt_command, redaction
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
 from pocketflow.install_hints import install_hint
@@ -119,15 +120,47 @@ def show_config(config: Config) -> list[str]:
     return lines
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pocketflow-core")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _unknown_command(
+    argv: Sequence[str], commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> str | None:
+    """An error naming a misspelled command and the closest one, or None."""
+    given = next((arg for arg in argv if not arg.startswith("-")), None)
+    if given is None or given in commands.choices:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(given, list(commands.choices), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return f"unknown command '{given}'.{hint} Commands: {', '.join(commands.choices)}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``pocketflow`` command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="pocketflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pocketflow {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("plugins", help="installed plugins and what they register")
     commands.add_parser("models", help="providers, aliases and the default model")
     commands.add_parser("config", help="the effective configuration and its sources")
-    arguments = parser.parse_args(argv)
+    prompt_command.add_parser(commands)
+    args = list(sys.argv[1:] if argv is None else argv)
+    unknown = _unknown_command(args, commands)
+    if unknown:
+        print(f"pocketflow: {unknown}", file=sys.stderr)
+        return 2
+    arguments = parser.parse_args(args)
     try:
+        if arguments.command == "prompt":
+            return prompt_command.run(arguments)
         if arguments.command == "plugins":
             lines = show_plugins(get_plugin_manager())
         else:
