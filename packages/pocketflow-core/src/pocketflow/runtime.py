@@ -4,6 +4,8 @@ A :class:`Runtime` turns a model string into a provider instance (made once and
 reused, so its vendor client and connection pool are too), finds the reader for a
 path or URL and the feedback provider by name. :func:`current_runtime` keeps one per
 configuration: changing ``POCKETFLOW_LLM`` or the working directory gives a fresh one.
+A new runtime makes the default model's provider (importing its vendor SDK) on a
+background thread, so the first call does not wait for the import.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, Config, check_options
 from pocketflow.config import load_config as _load_config
 from pocketflow.config import provider_settings as _provider_settings
-from pocketflow.errors import ConfigError, ProviderNotFoundError
+from pocketflow.errors import ConfigError, PocketFlowError, ProviderNotFoundError
 from pocketflow.install_hints import did_you_mean, install_hint
 from pocketflow.plugins import PluginManager, Registration, get_plugin_manager
 from pocketflow.policy import ProviderGate, RetryPolicy
@@ -66,6 +68,35 @@ class Runtime:
         self._readers: dict[str, FileReader] = {}
         self._feedback: dict[str, FeedbackProvider] = {}
         self._lock = threading.Lock()
+        self.warming: threading.Thread | None = None
+        """The thread making the default model's provider (see :meth:`warm_up`), if any."""
+        self.warmed: set[str] = set()
+        """Providers made by :meth:`warm_up`."""
+
+    def warm_up(self) -> None:
+        """Make the configured default model's provider on a background thread.
+
+        Making a vendor provider imports its SDK (seconds for some), so doing it now,
+        while the program reads files or builds its flow, spares the first call the wait.
+        A call that comes first waits for it (the same lock), and any error is left
+        for that call to raise.
+        """
+        try:
+            name = self.resolve(None).provider if self.config.llm else None
+        except PocketFlowError:
+            return
+        if name is None or name in self._providers:
+            return
+
+        def make() -> None:
+            try:
+                self.provider(name)
+            except Exception:  # the first real call reports it, with its context
+                return
+            self.warmed.add(name)
+
+        self.warming = threading.Thread(target=make, name="pocketflow-warm-up", daemon=True)
+        self.warming.start()
 
     # --- models -------------------------------------------------------------------------
 
@@ -234,6 +265,7 @@ def current_runtime() -> Runtime:
             if _runtime is None or key != _runtime_key:
                 _runtime = Runtime(_load_config(Path(key[0])), get_plugin_manager())
                 _runtime_key = key
+                _runtime.warm_up()
             runtime = _runtime
     return runtime
 
