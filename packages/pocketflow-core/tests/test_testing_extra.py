@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pocketflow import call_llm_async, read_file_async, testing
+from pocketflow import call_llm_async, read_file, testing
 from pocketflow.offline import Script
 
 
@@ -17,9 +17,11 @@ def test_mock_vendor_http_without_respx_says_to_install_the_testing_extra(
 ) -> None:
     monkeypatch.setitem(sys.modules, "respx", None)  # as if respx were not installed
 
-    with pytest.raises(ImportError, match=r"pocketflow-core\[testing\]") as caught:
-        with testing.mock_vendor_http():
-            pass
+    with (
+        pytest.raises(ImportError, match=r"pocketflow-core\[testing\]") as caught,
+        testing.mock_vendor_http(),
+    ):
+        pass
     assert "vendor_http" in str(caught.value)
 
 
@@ -32,12 +34,11 @@ async def test_an_async_test_function_uses_the_fixtures(
     assert await call_llm_async("hi") == "async reply"
 
 
-@pytest.mark.anyio
-async def test_pocketflow_env_runs_the_test_in_an_empty_working_folder(
+def test_pocketflow_env_runs_the_test_in_an_empty_working_folder(
     pocketflow_env: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     assert list(Path.cwd().iterdir()) == []
     assert Path.cwd() != tmp_path
     Path("notes.txt").write_text("relative to the new working folder", encoding="utf-8")
 
-    assert await read_file_async("notes.txt") == "relative to the new working folder"
+    assert read_file("notes.txt") == "relative to the new working folder"

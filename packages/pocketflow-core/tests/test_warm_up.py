@@ -47,8 +47,7 @@ def test_a_configured_vendor_sdk_is_imported_in_the_background(tmp_path: Path) -
 
 def test_nothing_is_warmed_without_a_configured_model(tmp_path: Path) -> None:
     out = run(
-        "from pocketflow.runtime import current_runtime\n"
-        "print(current_runtime().warming)\n",
+        "from pocketflow.runtime import current_runtime\nprint(current_runtime().warming)\n",
         tmp_path,
     )
 
