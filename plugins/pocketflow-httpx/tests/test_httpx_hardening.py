@@ -15,6 +15,7 @@ import respx
 import pocketflow
 from pocketflow import read_file_async
 from pocketflow.errors import ConfigError, FileReadError
+from pocketflow_httpx import addresses
 
 BASE = "https://docs.example.test"
 
@@ -176,3 +177,30 @@ def test_configured_headers_are_kept_on_a_same_origin_redirect(
 
     assert read(f"{BASE}/old") == "moved"
     assert landing.calls.last.request.headers["X-Api-Key"] == "k-123"
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    local_server: str, dns: dict[str, list[str]]
+) -> None:
+    # The name exists only in the reader's resolver: the read works only if the
+    # connection uses the address that was checked, not a second lookup.
+    dns["checked.example.test"] = ["127.0.0.1"]
+    configure('[readers.http]\nallowed_networks = ["127.0.0.1"]\n')
+    port = local_server.rsplit(":", 1)[1]
+
+    assert read(f"http://checked.example.test:{port}/page") == "served on 127.0.0.1"
+
+
+def test_a_name_that_rebinds_to_an_internal_address_after_the_check_is_refused(
+    local_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter([["93.184.215.14"], ["127.0.0.1"]])  # public when checked, then loopback
+
+    async def rebinding(host: str, port: int) -> list[str]:
+        return next(answers, ["127.0.0.1"])
+
+    monkeypatch.setattr(addresses, "resolve", rebinding)
+    port = local_server.rsplit(":", 1)[1]
+
+    with pytest.raises(FileReadError, match=r"rebind\.example\.test.*loopback address"):
+        read(f"http://rebind.example.test:{port}/page")

@@ -4,7 +4,9 @@ A URL (or a redirect) can point at the machine itself, the local network or the
 cloud metadata service (169.254.169.254), none of which a fetched document should
 reach (server-side request forgery). Every hop's host is resolved and each of its
 addresses checked before the request is sent, so a public name that resolves to an
-internal address is refused too.
+internal address is refused too; and the connection is made to an address checked
+at that moment (see :mod:`pocketflow_httpx.pinning`), so a name whose DNS answer
+changes in between (DNS rebinding) gains nothing.
 
 :func:`resolve` is the seam for tests: replace it to answer without DNS.
 """
@@ -63,3 +65,31 @@ def forbidden_kind(address: Address, allowed: Sequence[Network]) -> str | None:
     if address.is_private or address.is_reserved or not address.is_global:
         return "private"
     return None
+
+
+class ForbiddenAddress(Exception):
+    """``host`` is, or resolves to, ``address``, which may not be fetched (``kind`` says why)."""
+
+    def __init__(self, host: str, address: Address, kind: str) -> None:
+        super().__init__(f"{host} -> {address}: {kind}")
+        self.host, self.address, self.kind = host, address, kind
+
+    @property
+    def literal(self) -> bool:
+        """True when the host was the address itself, not a name."""
+        return literal_address(self.host) == self.address
+
+
+async def checked_addresses(host: str, port: int, allowed: Sequence[Network]) -> list[Address]:
+    """The addresses of ``host``, every one checked; raises ForbiddenAddress, or OSError
+    when the name cannot be resolved."""
+    literal = literal_address(host)
+    if literal is not None:
+        found = [literal]
+    else:
+        found = [a for name in await resolve(host, port) if (a := literal_address(name))]
+    for address in found:
+        kind = forbidden_kind(address, allowed)
+        if kind is not None:
+            raise ForbiddenAddress(host, address, kind)
+    return found

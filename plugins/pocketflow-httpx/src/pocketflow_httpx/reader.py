@@ -19,6 +19,7 @@ from pocketflow.providers import ComponentSettings, FileReader, PerLoop
 from pocketflow_httpx import addresses
 from pocketflow_httpx.content import ALLOWED, decode_body, decode_strict, is_text, media_type
 from pocketflow_httpx.options import TABLE, ReaderOptions
+from pocketflow_httpx.pinning import checked_transport
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -33,6 +34,7 @@ class HttpReader(FileReader):
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
+            transport=checked_transport(self.options.allowed_networks),
             timeout=httpx.Timeout(self.options.timeout),
             follow_redirects=False,  # followed in _fetch: to name loops, check each hop
         )
@@ -90,7 +92,10 @@ class HttpReader(FileReader):
         origin = _origin(request.url)
         while True:
             await self._check_address(request.url, shown)
-            response = await client.send(request, stream=True)
+            try:
+                response = await client.send(request, stream=True)
+            except addresses.ForbiddenAddress as refused:  # the answer changed since the check
+                raise _forbidden(refused, request.url, shown) from None
             try:
                 follow = response.next_request
                 if follow is None:
@@ -107,36 +112,17 @@ class HttpReader(FileReader):
 
     async def _check_address(self, url: httpx.URL, shown: str) -> None:
         """Refuse ``url`` if its host is, or resolves to, an internal address."""
-        host = url.host
-        literal = addresses.literal_address(host)
-        if literal is not None:
-            found = [literal]
-        else:
-            try:
-                names = await addresses.resolve(host, url.port or _DEFAULT_PORTS[url.scheme])
-            except OSError as error:
-                raise FileReadError(
-                    shown,
-                    f"the host {host} could not be resolved ({error}). Check the URL and "
-                    "the network.",
-                ) from error
-            found = [a for name in names if (a := addresses.literal_address(name)) is not None]
-        allowed = self.options.allowed_networks
-        for address in found:
-            kind = addresses.forbidden_kind(address, allowed)
-            if kind is None:
-                continue
-            target = _without_password(str(url))
-            where = "it" if target == shown else f"the redirect to {target}"
-            via = "" if literal is not None else f" ({host} resolves to {address})"
-            article = "an" if kind[0] in "aeiou" else "a"
+        try:
+            port = url.port or _DEFAULT_PORTS[url.scheme]
+            await addresses.checked_addresses(url.host, port, self.options.allowed_networks)
+        except addresses.ForbiddenAddress as refused:
+            raise _forbidden(refused, url, shown) from None
+        except OSError as error:
             raise FileReadError(
                 shown,
-                f"{where} leads to {article} {kind} address{via}, which is not fetched by default: "
-                "it could reach this machine, the local network or the cloud metadata "
-                f"service. To read from it on purpose, list it under {TABLE} in "
-                f'pocketflow.toml: allowed_networks = ["{address}"].',
-            )
+                f"the host {url.host} could not be resolved ({error}). Check the URL and "
+                "the network.",
+            ) from error
 
     def _check_redirect(self, shown: str, visited: list[str], target: str) -> None:
         limit = self.options.max_redirects
@@ -231,6 +217,20 @@ def _timeout_phase(error: httpx.TimeoutException) -> str:
     if isinstance(error, httpx.WriteTimeout):
         return "sending the request"
     return "waiting for a free connection"
+
+
+def _forbidden(refused: addresses.ForbiddenAddress, url: httpx.URL, shown: str) -> FileReadError:
+    target = _without_password(str(url))
+    where = "it" if target == shown else f"the redirect to {target}"
+    via = "" if refused.literal else f" ({refused.host} resolves to {refused.address})"
+    article = "an" if refused.kind[0] in "aeiou" else "a"
+    return FileReadError(
+        shown,
+        f"{where} leads to {article} {refused.kind} address{via}, which is not fetched by "
+        "default: it could reach this machine, the local network or the cloud metadata "
+        f"service. To read from it on purpose, list it under {TABLE} in pocketflow.toml: "
+        f'allowed_networks = ["{refused.address}"].',
+    )
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
