@@ -204,3 +204,10 @@ def test_a_name_that_rebinds_to_an_internal_address_after_the_check_is_refused(
 
     with pytest.raises(FileReadError, match=r"rebind\.example\.test.*loopback address"):
         read(f"http://rebind.example.test:{port}/page")
+
+
+def test_a_nan_timeout_is_a_config_error_naming_the_key() -> None:
+    configure("[readers.http]\ntimeout = nan\n")
+
+    with pytest.raises(ConfigError, match=r"\[readers.http\] 'timeout' must be seconds"):
+        read(f"{BASE}/any")

@@ -37,7 +37,7 @@ class ReaderOptions:
         """Check ``settings.options``; raise ConfigError naming the key and the fix."""
         options = settings.options
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
-        if timeout <= 0:
+        if not timeout > 0:  # also refuses nan, which compares false with everything
             raise settings.config_error(
                 "timeout", f"must be seconds greater than 0, not {timeout:g}."
             )
