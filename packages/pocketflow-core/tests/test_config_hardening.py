@@ -91,3 +91,19 @@ def test_an_unknown_kind_says_how_to_install_from_this_repository(
     message = str(caught.value)
     assert "plugins/pocketflow-anthropic" in message
     assert "not published" in message
+
+
+def test_a_missing_console_plugin_says_how_to_install_it_from_this_repository(
+    pocketflow_env: pytest.MonkeyPatch,
+) -> None:
+    from pocketflow import gather_user_feedback
+
+    pocketflow_env.setenv("POCKETFLOW_DISABLE_PLUGINS", "console")
+    reset_plugins()
+    try:
+        with pytest.raises(ConfigError, match=r"plugins/pocketflow-console") as caught:
+            asyncio.run(gather_user_feedback("draft"))
+    finally:
+        pocketflow_env.delenv("POCKETFLOW_DISABLE_PLUGINS")
+        reset_plugins()
+    assert "POCKETFLOW_FEEDBACK=auto" in str(caught.value)

@@ -213,9 +213,10 @@ class Runtime:
             registration = self.plugins.feedback_providers.get(name)
             if registration is None:
                 installed = ", ".join(sorted(self.plugins.feedback_providers)) or "none"
+                hint = install_hint(name)
                 raise ProviderNotFoundError(
                     f"No feedback provider '{name}' is installed. Installed: {installed}. "
-                    f"Choose one with {ENV_FEEDBACK}=auto (or auto:deny), or feedback = "
+                    f"{hint + ' Or choose' if hint else 'Choose'} one with {ENV_FEEDBACK}=auto (or auto:deny), or feedback = "
                     f'"console" in pocketflow.toml.'
                 )
             table = self.config.feedback_providers.get(name, {})
