@@ -216,8 +216,8 @@ class Runtime:
                 hint = install_hint(name)
                 raise ProviderNotFoundError(
                     f"No feedback provider '{name}' is installed. Installed: {installed}. "
-                    f"{hint + ' Or choose' if hint else 'Choose'} one with {ENV_FEEDBACK}=auto (or auto:deny), or feedback = "
-                    f'"console" in pocketflow.toml.'
+                    f"{hint + ' Or choose' if hint else 'Choose'} one with {ENV_FEEDBACK}=auto "
+                    f'(or auto:deny), or feedback = "console" in pocketflow.toml.'
                 )
             table = self.config.feedback_providers.get(name, {})
             settings = self._component_settings(
