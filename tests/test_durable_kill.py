@@ -65,6 +65,14 @@ class Worker:
                 return
         pytest.fail(f"attempt {token} ran no exec within 30 s")
 
+    def wait_for_commits(self, run_id: str, goal: int) -> None:
+        """Wait until run ``run_id`` has ``goal`` committed steps (or its child ends)."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if len(committed_keys(self.folder, run_id)) >= goal or self._readable(0.005):
+                return
+        pytest.fail(f"{run_id} made no progress for 60 s")
+
     def _readable(self, timeout: float) -> bool:
         assert self.process.stdout is not None
         readable, _, _ = select.select([self.process.stdout], [], [], timeout)
@@ -132,7 +140,7 @@ def execs_by_attempt(folder: Path, run_id: str) -> dict[int, list[str]]:
 
 
 def run_with_kills(
-    worker: Worker, kind: str, run_id: str, window: float, seed: int
+    worker: Worker, kind: str, run_id: str, most_commits: int, seed: int
 ) -> tuple[int, dict[int, set[str]]]:
     """Kill KILLS attempts at random moments, then finish; return kills and commits."""
     chooser = random.Random(seed)
@@ -146,8 +154,13 @@ def run_with_kills(
         )
         pid = worker.attempt(kind, run_id, attempt)
         if attempt <= KILLS:
+            # A random moment measured in progress, not in seconds, so a loaded machine
+            # moves it no nearer the start or the end: after 0..most_commits new commits,
+            # then a little into the next step.
             worker.wait_for_first_exec(f"{run_id}#{attempt}")
-            time.sleep(chooser.uniform(0.0, window))
+            goal = len(committed_at_start[attempt]) + chooser.randint(0, most_commits)
+            worker.wait_for_commits(run_id, goal)
+            time.sleep(chooser.uniform(0.0, 0.05))
             if not worker._readable(0):  # not ended by itself (then its pid may be reused)
                 os.kill(pid, signal.SIGKILL)
         code = worker.exit_code()
@@ -185,7 +198,7 @@ def check_no_committed_exec_ran_again(
 def test_a_30_step_flow_killed_20_times_ends_as_an_uninterrupted_run(worker: Worker) -> None:
     reset_stats(worker.base_url)
     assert worker.attempt("steps", "clean", 0) and worker.exit_code() == 0
-    kills, committed = run_with_kills(worker, "steps", "killed", window=0.3, seed=13)
+    kills, committed = run_with_kills(worker, "steps", "killed", most_commits=2, seed=13)
     clean, killed = final_shared(worker, "clean"), final_shared(worker, "killed")
     assert [a.replace("killed", "clean") for a in killed["answers"]] == clean["answers"]
     assert len(clean["answers"]) == 30
@@ -202,7 +215,7 @@ def test_a_200_item_parallel_batch_killed_20_times_ends_as_an_uninterrupted_run(
     worker: Worker,
 ) -> None:
     assert worker.attempt("docs", "docs-clean", 0) and worker.exit_code() == 0
-    kills, committed = run_with_kills(worker, "docs", "docs-killed", window=0.5, seed=200)
+    kills, committed = run_with_kills(worker, "docs", "docs-killed", most_commits=20, seed=200)
     clean, killed = final_shared(worker, "docs-clean"), final_shared(worker, "docs-killed")
     renamed = {k: v.replace("docs-killed", "docs-clean") for k, v in killed["answers"].items()}
     assert renamed == clean["answers"]

@@ -71,3 +71,20 @@ def test_python_dash_m_runs_the_cli() -> None:
     )
     assert result.returncode == 0
     assert "Plugins (entry-point group 'pocketflow'" in result.stdout
+
+
+def test_config_refuses_to_show_secrets_put_in_a_config_file(
+    pocketflow_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("pocketflow.toml").write_text(
+        '[providers.openai]\napi_key = "sk-live-123"\n'
+        'headers = { Authorization = "Bearer tok-456", "X-Team" = "blue" }\n'
+        '[readers.http]\nheaders = { "X-Api-Key" = "k-789", "User-Agent" = "app/1" }\n'
+    )
+    out = run(capsys, "config")
+    for secret in ("sk-live-123", "tok-456", "k-789"):
+        assert secret not in out
+    assert "api_key = (hidden: a secret in a config file" in out
+    assert "api_key_env" in out.split("api_key = (hidden")[1].splitlines()[0]
+    assert "'X-Team': 'blue'" in out
+    assert "'User-Agent': 'app/1'" in out

@@ -146,7 +146,8 @@ def test_builtins_register_last_so_a_plugin_can_replace_one(site: Path) -> None:
         "myoffline",
         GOOD_PLUGIN.replace('register("shout"', 'register("offline"'),
     )
-    manager = load_plugins({})
+    with pytest.warns(RuntimeWarning, match="llm 'offline' is registered twice"):
+        manager = load_plugins({})
     assert manager.statuses[-1].name == "builtins"
     assert manager.llm_providers["offline"].plugin == "myoffline"
 

@@ -298,7 +298,9 @@ def test_many_files_are_read_concurrently_while_the_loop_keeps_running(
     texts, ticks_during_reads = asyncio.run(scenario())
 
     assert [text.split("\n")[0] for text in texts] == [f"document {i}" for i in range(50)]
-    assert ticks_during_reads >= 20
+    # Reads that blocked the loop would run in one loop iteration (1 or 2 ticks); each
+    # read here is one hop to the thread pool, so the loop turns several times meanwhile.
+    assert ticks_during_reads >= 5
 
 
 def test_pocketflow_plugins_lists_the_reader(capsys: pytest.CaptureFixture[str]) -> None:

@@ -24,7 +24,9 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         "offline",
         OfflineLLM,
         settings=OfflineLLM.settings_types,
-        description="offline, deterministic answers for tests and demos (no network)",
+        description="offline, deterministic answers for tests and demos (no network): "
+        "offline:summarize, offline:echo, offline:scripted (replies from reply, replies "
+        "or rules under [providers.offline])",
     )
 
 

@@ -2,9 +2,11 @@
 
 pocketflow plugins    installed plugins, failed ones with the reason, what each registers
 pocketflow models     providers, aliases, the default model, and where each came from
-pocketflow config     the effective configuration with its sources (keys: set/unset only)
+pocketflow prompt     send one prompt ("..." or standard input) and stream the answer (-m MODEL)
+pocketflow config     the effective configuration with its sources (keys: set/unset only;
+                      a secret written into a config file is hidden, with the reason)
 pocketflow run        run a flow durably (pocketflow run MODULE:ATTR --shared JSON)
-pocketflow runs       list, show, resume, cancel and prune durable runs
+pocketflow runs       list, show, answer, resume, cancel and prune durable runs; a worker
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import os
 import sys
 from collections.abc import Sequence
 
+from pocketflow import prompt_command, redaction
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
+from pocketflow.install_hints import install_hint
 from pocketflow.plugins import PluginManager, get_plugin_manager
 from pocketflow.runs import commands as run_commands
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
@@ -37,6 +41,8 @@ def show_plugins(plugins: PluginManager) -> list[str]:
             lines.append(f"         reason: {status.error}")
         elif status.registered:
             lines.append(f"         registers: {', '.join(status.registered)}")
+    for conflict in plugins.conflicts:
+        lines.append(f"  conflict: {conflict}")
     sections = (
         ("LLM providers (use as provider:model)", plugins.llm_providers),
         ("File readers", plugins.readers),
@@ -71,7 +77,8 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
         kind = table.get("kind", name)
         registration = plugins.llm_providers.get(kind)
         if registration is None:
-            lines.append(f"  {name:<12} kind {kind}: NOT INSTALLED (pip install pocketflow-{kind})")
+            hint = install_hint(kind) or "install the plugin that provides it"
+            lines.append(f"  {name:<12} kind {kind}: NOT INSTALLED ({hint})")
             continue
         variable = table.get("api_key_env", registration.api_key_env)
         where = f"[providers.{name}] in {config.where}" if table else "installed"
@@ -80,6 +87,8 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
             f"  {name:<12} kind {kind:<10} key {_key_state(variable):<26} "
             f"base_url {base_url}    [{where}]"
         )
+        if registration.description:
+            lines.append(f"  {'':<12} {registration.description}")
     return lines
 
 
@@ -101,7 +110,9 @@ def show_config(config: Config) -> list[str]:
         for name, table in sorted(tables.items()):
             lines.append(f"[{section}.{name}]")
             for key, value in sorted(table.items()):
-                shown = f"{value!r}" + (f" ({_key_state(value)})" if key == "api_key_env" else "")
+                shown = redaction.shown(key, value)
+                if key == "api_key_env":
+                    shown += f" ({_key_state(value)})"
                 lines.append(f"  {key} = {shown}")
     lines.append("Environment:")
     for variable in (ENV_LLM, ENV_FEEDBACK, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
@@ -113,18 +124,50 @@ def show_config(config: Config) -> list[str]:
     return lines
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pocketflow-core")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "unknown"
+
+
+def _unknown_command(
+    argv: Sequence[str], commands: argparse._SubParsersAction[argparse.ArgumentParser]
+) -> str | None:
+    """An error naming a misspelled command and the closest one, or None."""
+    given = next((arg for arg in argv if not arg.startswith("-")), None)
+    if given is None or given in commands.choices:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(given, list(commands.choices), n=1)
+    hint = f" Did you mean '{close[0]}'?" if close else ""
+    return f"unknown command '{given}'.{hint} Commands: {', '.join(commands.choices)}."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``pocketflow`` command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="pocketflow", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"pocketflow {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("plugins", help="installed plugins and what they register")
     commands.add_parser("models", help="providers, aliases and the default model")
     commands.add_parser("config", help="the effective configuration and its sources")
+    prompt_command.add_parser(commands)
     run_commands.add_commands(commands)
-    arguments = parser.parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    unknown = _unknown_command(args, commands)
+    if unknown:
+        print(f"pocketflow: {unknown}", file=sys.stderr)
+        return 2
+    arguments = parser.parse_args(args)
     if arguments.command in run_commands.COMMANDS:
         return run_commands.main(arguments)
     try:
+        if arguments.command == "prompt":
+            return prompt_command.run(arguments)
         if arguments.command == "plugins":
             lines = show_plugins(get_plugin_manager())
         else:

@@ -141,6 +141,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start} is 0x{error.object[error.start]:02x}). "
+            "TOML files are UTF-8: save it as UTF-8."
+        ) from error
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}.") from error
     except OSError as error:
@@ -255,6 +260,9 @@ def provider_settings(
     headers = table.get("headers", {})
     for header, value in headers.items():
         check_type(value, str, f"{what} 'headers.{header}'", "a string")
+    for key in ("timeout", "requests_per_minute"):
+        if key in table and table[key] != table[key]:  # nan compares unequal to itself
+            raise ConfigError(f"{what} '{key}' must be a number greater than 0, not nan.")
     for key in ("timeout", "max_concurrency", "requests_per_minute"):
         if key in table and table[key] <= 0:
             raise ConfigError(f"{what} '{key}' must be greater than 0, not {table[key]!r}.")

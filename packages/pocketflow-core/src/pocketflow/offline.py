@@ -6,9 +6,11 @@ is labelled. Token counts are word counts. Models:
 * ``offline:summarize`` - an extractive summary: the first sentences of the text
   (after a "Summarize ...:" instruction, if any), labelled "[offline summary]".
 * ``offline:echo`` - the prompt back, labelled "[offline echo]".
-* ``offline:scripted`` (or any other name) - replies from a script: the
+* ``offline:scripted`` - replies from a script: the
   ``reply``/``replies``/``rules`` keys of ``[providers.offline]`` in pocketflow.toml,
   or one set in code with :func:`pocketflow.testing.script_llm`.
+
+Any other model name is a ConfigError naming these three.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, ProviderS
 Reply = str | BaseException | Callable[[LLMRequest], str | Awaitable[str]]
 """A scripted reply: text, an error to raise, or a function (sync or async) of the request."""
 
+MODELS = ("summarize", "echo", "scripted")
 SUMMARY_WORDS = 60
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _INSTRUCTION = re.compile(r"^\s*summari[sz]e[^:\n]*:\s*", re.IGNORECASE)
@@ -111,6 +114,13 @@ class OfflineLLM(LLMProvider):
             return f"[offline summary] {summarize(request.prompt)}"
         if request.model == "echo":
             return f"[offline echo] {request.prompt}"
+        if request.model != "scripted":
+            raise ConfigError(
+                f"{self.name}:{request.model} is not an offline model. The offline models are "
+                f"{', '.join(MODELS)}: {self.name}:summarize (the first sentences), "
+                f"{self.name}:echo (the prompt back), {self.name}:scripted (replies set with "
+                f"reply, replies or rules under [providers.{self.name}])."
+            )
         script = active_script or self.config_script
         return script.answer(request)
 

@@ -7,6 +7,12 @@ reported (a warning, and a line in ``pocketflow plugins``) and skipped, unless
 ``POCKETFLOW_STRICT_PLUGINS=1`` makes that fatal. ``POCKETFLOW_LOAD_PLUGINS`` (a
 comma-separated list: only these) and ``POCKETFLOW_DISABLE_PLUGINS`` (all but
 these) choose which entry points load; the built-ins are always registered, last.
+
+A plugin is imported on a worker thread with a time limit
+(``POCKETFLOW_PLUGIN_IMPORT_TIMEOUT``, 30 s by default), so a plugin that hangs or
+calls ``sys.exit()`` at import is reported as failed instead of ending or stopping
+the host. Two plugins registering the same name (an ``openai`` provider, a reader for
+``file``) are warned about and listed as a conflict; the first registration is used.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ ENTRY_POINT_GROUP = "pocketflow"
 ENV_LOAD = "POCKETFLOW_LOAD_PLUGINS"
 ENV_DISABLE = "POCKETFLOW_DISABLE_PLUGINS"
 ENV_STRICT = "POCKETFLOW_STRICT_PLUGINS"
+ENV_IMPORT_TIMEOUT = "POCKETFLOW_PLUGIN_IMPORT_TIMEOUT"
+DEFAULT_IMPORT_TIMEOUT = 30.0
 BUILTIN = "pocketflow (built-in)"
 
 ComponentKind = Literal["llm", "reader", "feedback", "store"]
@@ -85,6 +93,8 @@ class PluginManager:
         self.feedback_providers: dict[str, Registration] = {}
         self.run_stores: dict[str, Registration] = {}
         self.store_for_scheme: dict[str, str] = {}
+        self.conflicts: list[str] = []
+        self._sources: dict[str, str] = {}
 
     def components(self, kind: ComponentKind) -> Mapping[str, Registration]:
         """The registrations of one ``kind``, by name."""
@@ -99,6 +109,7 @@ class PluginManager:
         """Register one plugin and run its ``register_*`` hooks, isolating its failures."""
         status = PluginStatus(name=name, source=source)
         self.statuses.append(status)
+        self._sources[name] = source
         try:
             self.hooks.register(module, name=name)
         except ValueError as error:  # the same plugin (or name) twice
@@ -167,7 +178,7 @@ class PluginManager:
 
         try:
             hook(register=add)
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             status.error = f"{_HOOK_BY_KIND[kind]} raised {type(error).__name__}: {error}"
             return
         for registration in registered:
@@ -175,17 +186,41 @@ class PluginManager:
 
     def _store(self, registration: Registration, status: PluginStatus) -> None:
         table = self.components(registration.kind)
-        if registration.name in table:  # the first registration wins; built-ins come last
+        what = f"{registration.kind} '{registration.name}'"
+        existing = table.get(registration.name)
+        if existing is not None:  # the first registration wins; built-ins come last
+            self._conflict(what, self._label(existing), self._label(registration))
             return
         assert isinstance(table, dict)
         table[registration.name] = registration
         if registration.kind == "reader":
             for scheme in registration.schemes:
-                self.reader_for_scheme.setdefault(scheme, registration.name)
+                reader = self.reader_for_scheme.setdefault(scheme, registration.name)
+                if reader != registration.name:
+                    used, ignored = self.readers[reader], registration
+                    self._conflict(
+                        f"the reader for '{scheme}'",
+                        f"'{used.name}' of {self._label(used)}",
+                        f"'{ignored.name}' of {self._label(ignored)}",
+                    )
         if registration.kind == "store":
             for scheme in registration.schemes:
                 self.store_for_scheme.setdefault(scheme, registration.name)
         status.registered.append(f"{registration.kind} {registration.name}")
+
+    def _label(self, registration: Registration) -> str:
+        plugin = registration.plugin
+        return f"plugin {plugin} [{self._sources.get(plugin, plugin)}]"
+
+    def _conflict(self, what: str, used: str, ignored: str) -> None:
+        """Record and warn that two plugins registered ``what``; ``used`` won."""
+        message = (
+            f"{what} is registered twice: by {used} and by {ignored}; the first, {used}, is "
+            f"used. If that is not the one you want, uninstall the other plugin or disable it "
+            f"with {ENV_DISABLE}."
+        )
+        self.conflicts.append(message)
+        warnings.warn(f"PocketFlow plugins: {message}", RuntimeWarning, stacklevel=4)
 
     def _forget(self, plugin: str) -> None:
         for kind in _HOOK_BY_KIND:
@@ -229,21 +264,22 @@ def load_plugins(environ: Mapping[str, str] | None = None) -> PluginManager:
     env = os.environ if environ is None else environ
     only, disabled = _names(env.get(ENV_LOAD)), _names(env.get(ENV_DISABLE)) or set()
     strict = env.get(ENV_STRICT, "") not in ("", "0", "false", "no")
+    time_limit = _import_time_limit(env)
     manager = PluginManager()
     for entry_point in _entry_points():
         if (only is not None and entry_point.name not in only) or entry_point.name in disabled:
             continue
         dist = entry_point.dist.name if entry_point.dist else "unknown distribution"
         source = f"entry point '{entry_point.name}' ({dist})"
-        try:
-            module = entry_point.load()
-        except Exception as error:
-            status = PluginStatus(
-                entry_point.name, source, f"import failed: {type(error).__name__}: {error}"
-            )
+        # Two distributions may both name an entry point "openai": keep both apart.
+        taken = {status.name for status in manager.statuses}
+        key = entry_point.name if entry_point.name not in taken else f"{entry_point.name}@{dist}"
+        module, failure = _import_plugin(entry_point, time_limit)
+        if module is None:
+            status = PluginStatus(key, source, failure)
             manager.statuses.append(status)
         else:
-            status = manager.add_plugin(module, entry_point.name, source)
+            status = manager.add_plugin(module, key, source)
         if not status.ok:
             message = f"PocketFlow plugin '{status.name}' was not loaded: {status.error}"
             if strict:
@@ -254,6 +290,52 @@ def load_plugins(environ: Mapping[str, str] | None = None) -> PluginManager:
     manager.add_plugin(builtins, "builtins", BUILTIN)
     observers.attach(manager.hooks.hook if manager.observes_nodes() else None)
     return manager
+
+
+def _import_time_limit(env: Mapping[str, str]) -> float:
+    value = env.get(ENV_IMPORT_TIMEOUT, "")
+    try:
+        seconds = float(value) if value else DEFAULT_IMPORT_TIMEOUT
+    except ValueError:
+        raise PluginError(
+            f"{ENV_IMPORT_TIMEOUT}={value!r} is not a number of seconds; e.g. "
+            f"{ENV_IMPORT_TIMEOUT}=30."
+        ) from None
+    if not seconds > 0:
+        raise PluginError(f"{ENV_IMPORT_TIMEOUT} must be seconds greater than 0, not {value}.")
+    return seconds
+
+
+def _import_plugin(entry_point: EntryPoint, time_limit: float) -> tuple[Any, str | None]:
+    """Import a plugin's module on a worker thread, so that neither ``sys.exit()`` at
+    import nor a hang can take the host with it. Returns (module, None) or (None, why)."""
+    outcome: list[Any] = []
+
+    def load() -> None:
+        try:
+            outcome.append(("ok", entry_point.load()))
+        except BaseException as error:  # SystemExit too: the host decides, not the plugin
+            outcome.append(("error", error))
+
+    worker = threading.Thread(target=load, name=f"pocketflow-plugin-{entry_point.name}")
+    worker.daemon = True  # a hung import must not keep the process alive at exit
+    worker.start()
+    worker.join(time_limit)
+    if not outcome:
+        return None, (
+            f"it did not finish importing within {time_limit:g} s (it hangs at import, or is "
+            f"very slow); it was given up on. Fix or uninstall it, disable it with "
+            f"{ENV_DISABLE}={entry_point.name}, or wait longer with "
+            f"{ENV_IMPORT_TIMEOUT}=<seconds>."
+        )
+    state, value = outcome[0]
+    if state == "ok":
+        return value, None
+    if isinstance(value, SystemExit):
+        return None, f"import failed: it called sys.exit({value.code!r}) while being imported"
+    if isinstance(value, KeyboardInterrupt):
+        raise value
+    return None, f"import failed: {type(value).__name__}: {value}"
 
 
 _lock = threading.Lock()

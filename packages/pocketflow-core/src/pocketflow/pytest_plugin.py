@@ -2,13 +2,20 @@
 
 * ``pocketflow_env`` - a clean configuration: no POCKETFLOW_*, OPENAI_*,
   AZURE_OPENAI_* or ANTHROPIC_* variables, the working directory an empty temporary
-  folder, a fresh runtime.
+  folder (so relative paths, and a pocketflow.toml written there, resolve in it; it is
+  changed back after the test), a fresh runtime. ``llm_script`` and ``feedback_script``
+  use it, so they change the working directory too.
 * ``llm_script`` - ``llm_script(["first reply", "second"])`` makes
   ``offline:scripted`` the model and returns the :class:`~pocketflow.offline.Script`.
 * ``feedback_script`` - ``feedback_script("deny", "approve")`` sets the verdicts.
 * ``llm_calls`` - the list of every LLM call record made during the test.
 * ``fake_clock`` - virtual time for retries and limits: nothing really sleeps.
-* ``vendor_http`` - a respx router that also intercepts the vendor SDKs (httpx2).
+* ``vendor_http`` - a respx router that also intercepts the vendor SDKs (httpx2);
+  needs respx: install ``pocketflow-core[testing]``.
+
+The fixtures are plain (sync) fixtures, so ``async def`` tests use them under any
+runner: ``@pytest.mark.anyio`` (anyio's plugin, in the testing extra) or
+pytest-asyncio's ``@pytest.mark.asyncio``.
 """
 
 from __future__ import annotations

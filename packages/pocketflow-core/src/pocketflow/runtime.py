@@ -5,7 +5,9 @@ reused, so its vendor client and connection pool are too), finds the reader for 
 path or URL and the feedback provider by name. :func:`current_runtime` keeps one per
 configuration: changing ``POCKETFLOW_LLM`` or the working directory gives a fresh one,
 and the one it replaces is closed (its clients and connection pools, each on the
-event loop it was made on).
+event loop it was made on). A new runtime makes the default model's provider
+(importing its vendor SDK) on a background thread, so the first call does not wait
+for the import.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from typing import Any
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, Config, check_options
 from pocketflow.config import load_config as _load_config
 from pocketflow.config import provider_settings as _provider_settings
-from pocketflow.errors import ConfigError, ProviderNotFoundError
+from pocketflow.errors import ConfigError, PocketFlowError, ProviderNotFoundError
+from pocketflow.install_hints import did_you_mean, install_hint
 from pocketflow.plugins import PluginManager, Registration, get_plugin_manager
 from pocketflow.policy import ProviderGate, RetryPolicy
 from pocketflow.providers import (
@@ -73,6 +76,35 @@ class Runtime:
         self._feedback: dict[str, FeedbackProvider] = {}
         self._lock = threading.Lock()
         self._loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self.warming: threading.Thread | None = None
+        """The thread making the default model's provider (see :meth:`warm_up`), if any."""
+        self.warmed: set[str] = set()
+        """Providers made by :meth:`warm_up`."""
+
+    def warm_up(self) -> None:
+        """Make the configured default model's provider on a background thread.
+
+        Making a vendor provider imports its SDK (seconds for some), so doing it now,
+        while the program reads files or builds its flow, spares the first call the wait.
+        A call that comes first waits for it (the same lock), and any error is left
+        for that call to raise.
+        """
+        try:
+            name = self.resolve(None).provider if self.config.llm else None
+        except PocketFlowError:
+            return
+        if name is None or name in self._providers:
+            return
+
+        def make() -> None:
+            try:
+                self.provider(name)
+            except Exception:  # the first real call reports it, with its context
+                return
+            self.warmed.add(name)
+
+        self.warming = threading.Thread(target=make, name="pocketflow-warm-up", daemon=True)
+        self.warming.start()
 
     # --- models -------------------------------------------------------------------------
 
@@ -111,17 +143,36 @@ class Runtime:
         kind = table.get("kind", name)
         registration = self.plugins.llm_providers.get(kind)
         if registration is None:
-            configured = f" (named by [providers.{name}] kind)" if "kind" in table else ""
-            raise ProviderNotFoundError(
-                f"No LLM provider '{kind}'{configured} is installed. Installed providers: "
-                f"{self._installed()}. Install its plugin (e.g. pip install pocketflow-{kind}) "
-                f'or define it in pocketflow.toml as [providers.{kind}] with kind = "openai" '
-                f"and a base_url for an OpenAI-compatible endpoint."
-            )
+            raise ProviderNotFoundError(self._not_installed(name, table, kind))
         settings = _provider_settings(name, kind, self.config, registration.settings)
         policy = RetryPolicy(max_retries=settings.max_retries, timeout=settings.timeout)
         provider = registration.factory(settings)
         return LiveProvider(provider, settings, policy, ProviderGate(settings))
+
+    def _not_installed(self, name: str, table: Any, kind: str) -> str:
+        """Why provider ``name`` (of ``kind``) cannot be made, and the fix."""
+        kinds = sorted(self.plugins.llm_providers)
+        where = f"{self.config.where}: [providers.{name}]"
+        if table and "kind" not in table:
+            return (
+                f"{where} has no kind, and no installed plugin registers a provider named "
+                f"'{name}'. Say what it is an instance of: kind = \"openai\" for an "
+                f"OpenAI-compatible endpoint (with base_url), or one of the installed kinds: "
+                f"{', '.join(kinds) or 'none'}."
+            )
+        guess = did_you_mean(kind, kinds)
+        hint = install_hint(kind)
+        if "kind" in table:
+            return (
+                f'{where} kind = "{kind}" names no installed provider.{guess} Installed '
+                f"kinds: {', '.join(kinds) or 'none'}.{' ' + hint if hint else ''}"
+            )
+        return (
+            f"No LLM provider '{kind}' is installed.{guess} Installed providers: "
+            f"{self._installed()}. {hint or 'Install the plugin that provides it,'} or define "
+            f'it in pocketflow.toml as [providers.{kind}] with kind = "openai" and a base_url '
+            f"for an OpenAI-compatible endpoint."
+        )
 
     def _installed(self) -> str:
         names = sorted({*self.plugins.llm_providers, *self.config.providers})
@@ -150,8 +201,7 @@ class Runtime:
             schemes = ", ".join(sorted(self.plugins.reader_for_scheme)) or "none"
             raise ProviderNotFoundError(
                 f"No file reader handles '{scheme}' locations. Readers are installed for: "
-                f"{schemes}. Install one (pip install pocketflow-aiofiles for paths, "
-                f"pocketflow-httpx for http and https)."
+                f"{schemes}. {install_hint(scheme) or 'Install a plugin that reads them.'}"
             )
         reader = self._readers.get(name)
         if reader is None:
@@ -173,10 +223,11 @@ class Runtime:
             registration = self.plugins.feedback_providers.get(name)
             if registration is None:
                 installed = ", ".join(sorted(self.plugins.feedback_providers)) or "none"
+                hint = install_hint(name)
                 raise ProviderNotFoundError(
                     f"No feedback provider '{name}' is installed. Installed: {installed}. "
-                    f"Choose one with {ENV_FEEDBACK}=auto (or auto:deny), or feedback = "
-                    f'"console" in pocketflow.toml.'
+                    f"{hint + ' Or choose' if hint else 'Choose'} one with {ENV_FEEDBACK}=auto "
+                    f'(or auto:deny), or feedback = "console" in pocketflow.toml.'
                 )
             table = self.config.feedback_providers.get(name, {})
             settings = self._component_settings(
@@ -302,6 +353,7 @@ def current_runtime() -> Runtime:
                 replaced = _runtime
                 _runtime = Runtime(_load_config(Path(key[0])), get_plugin_manager())
                 _runtime_key = key
+                _runtime.warm_up()
             runtime = _runtime
         if replaced is not None:
             replaced.retire()

@@ -10,7 +10,7 @@ points respx at httpcore2, so a test mocks vendor HTTP with ordinary respx route
 
 The pytest fixtures built on these live in :mod:`pocketflow.pytest_plugin` and are
 available in every test once pocketflow-core is installed (``pytest11`` entry point).
-respx is needed only for :func:`mock_vendor_http` (``pip install respx``).
+respx is needed only for :func:`mock_vendor_http`: install ``pocketflow-core[testing]``.
 """
 
 from __future__ import annotations
@@ -64,9 +64,21 @@ def _register_httpcore2_mocker() -> None:
 def mock_vendor_http(
     *, assert_all_called: bool = False, assert_all_mocked: bool = True
 ) -> Iterator[respx.MockRouter]:
-    """A respx router that intercepts httpx2 (the vendor SDKs) as well as httpx."""
-    import respx
-    from respx.mocks import HTTPCoreMocker
+    """A respx router that intercepts httpx2 (the vendor SDKs) as well as httpx.
+
+    Needs respx: install the ``testing`` extra, ``pocketflow-core[testing]``.
+    """
+    try:
+        import respx
+        from respx.mocks import HTTPCoreMocker
+    except ImportError as error:
+        raise ImportError(
+            "the vendor_http fixture (pocketflow.testing.mock_vendor_http) needs respx, which "
+            "is not installed. Install pocketflow-core with its testing extra: "
+            "pocketflow-core[testing] (from a checkout: uv add --dev --editable "
+            "'CHECKOUT/packages/pocketflow-core[testing]', or pip install -e "
+            "'CHECKOUT/packages/pocketflow-core[testing]'), or pip install respx."
+        ) from error
 
     _register_httpcore2_mocker()
     with respx.mock(

@@ -28,10 +28,19 @@ def local_path(location: str) -> str:
         path = url2pathname(parts.path)
         if not path:
             raise FileReadError(location, "the URL names no file. Write file:///absolute/path.")
-        return os.path.abspath(path)
+        return _checked(location, os.path.abspath(path))
     if not location:
         raise FileReadError(repr(location), "the path is empty. Name a file to read.")
-    return os.path.abspath(location)
+    return _checked(location, os.path.abspath(location))
+
+
+def _checked(location: str, path: str) -> str:
+    """``path``, unless it holds a NUL byte (which the OS would refuse with a ValueError)."""
+    if "\0" in path:
+        raise FileReadError(
+            repr(location), "the path holds a NUL byte, which no file name can contain."
+        )
+    return path
 
 
 def is_inside(path: str, root: str) -> bool:

@@ -1,14 +1,14 @@
 """The ``aiofiles`` reader: local files read on a thread pool, so the event loop runs on.
 
-Each step that touches the disk (resolving symlinks, ``stat``, ``open``, ``read``)
-runs in aiofiles' executor; many files can be read at once. Every failure is a
+Each step that touches the disk (resolving symlinks, then opening, checking and
+reading, see :mod:`pocketflow_aiofiles.opening`) runs in aiofiles' executor; many
+files can be read at once. Every failure is a
 :class:`~pocketflow.errors.FileReadError` naming the location, the reason and a fix.
 """
 
 from __future__ import annotations
 
 import os
-import stat
 from typing import NoReturn
 
 import aiofiles  # type: ignore[import-untyped]  # aiofiles ships no type hints
@@ -18,9 +18,11 @@ from pocketflow.errors import FileReadError
 from pocketflow.providers import ComponentSettings, FileReader
 from pocketflow_aiofiles.decoding import codec_name, decode
 from pocketflow_aiofiles.locations import is_inside, local_path
+from pocketflow_aiofiles.opening import NotRegularFile, SymlinkSwapped, TooLarge, read_file_bytes
 from pocketflow_aiofiles.options import TABLE, ReaderOptions
 
 _realpath = aiofiles.os.wrap(os.path.realpath)
+_read_file_bytes = aiofiles.os.wrap(read_file_bytes)
 _isdir = aiofiles.os.wrap(os.path.isdir)
 _decode_in_thread = aiofiles.os.wrap(decode)
 _DECODE_IN_THREAD = 1024 * 1024  # bytes: decode larger files off the event loop
@@ -73,7 +75,10 @@ class AiofilesReader(FileReader):
                 f"the root folder {root} (root under {TABLE}) does not exist. Create it, "
                 f"or point root at an existing folder.",
             )
-        real = await _realpath(path)
+        try:
+            real = await _realpath(path)
+        except OSError as error:  # e.g. a symlink loop, or a part swapped while resolving
+            raise FileReadError(location, _os_reason(error, path)) from error
         if not is_inside(real, root):
             raise FileReadError(
                 location,
@@ -87,23 +92,24 @@ class AiofilesReader(FileReader):
         """The file's bytes, refusing directories, special files and files over the limit."""
         limit = self.options.max_bytes
         try:
-            info = await aiofiles.os.stat(path)
-            if stat.S_ISDIR(info.st_mode):
-                raise IsADirectoryError(path)
-            if not stat.S_ISREG(info.st_mode):
-                raise FileReadError(
-                    location,
-                    "it is not a regular file (a device, socket or pipe). Name a file.",
-                )
-            if info.st_size > limit:
-                _too_big(location, f"the file is {info.st_size} bytes, over", limit)
-            async with aiofiles.open(path, "rb") as handle:
-                data: bytes = await handle.read(limit + 1)
+            return bytes(await _read_file_bytes(path, self.options.root, limit))
+        except SymlinkSwapped:
+            raise FileReadError(
+                location,
+                f"a part of the path became a symlink after it was checked, so it could lead "
+                f"out of the root folder {self.options.root} (root under {TABLE}); it was not "
+                "followed. Read it again once the files stop changing.",
+            ) from None
+        except NotRegularFile:
+            raise FileReadError(
+                location, "it is not a regular file (a device, socket or pipe). Name a file."
+            ) from None
+        except TooLarge as error:
+            if error.size is None:
+                _too_big(location, "the file grew while being read, past", limit)
+            _too_big(location, f"the file is {error.size} bytes, over", limit)
         except OSError as error:
             raise FileReadError(location, _os_reason(error, path)) from error
-        if len(data) > limit:  # the file grew after stat
-            _too_big(location, "the file grew while being read, past", limit)
-        return data
 
 
 def _too_big(location: str, what: str, limit: int) -> NoReturn:

@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pocketflow.providers import ComponentSettings
+from pocketflow_httpx.addresses import Network, parse_networks
 
 SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
     "timeout": (int, float),
     "max_bytes": int,
     "max_redirects": int,
     "headers": dict,
+    "allowed_networks": list,
 }
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -21,19 +23,21 @@ TABLE = "[readers.http]"
 
 @dataclass(frozen=True, slots=True)
 class ReaderOptions:
-    """Checked settings: seconds per read, the body size limit, redirects, extra headers."""
+    """Checked settings: seconds per read, the body size limit, redirects, extra headers,
+    and the internal networks that may be fetched from (none by default)."""
 
     timeout: float = DEFAULT_TIMEOUT
     max_bytes: int = DEFAULT_MAX_BYTES
     max_redirects: int = DEFAULT_MAX_REDIRECTS
     headers: Mapping[str, str] = field(default_factory=dict)
+    allowed_networks: tuple[Network, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: ComponentSettings) -> ReaderOptions:
         """Check ``settings.options``; raise ConfigError naming the key and the fix."""
         options = settings.options
         timeout = float(options.get("timeout", DEFAULT_TIMEOUT))
-        if timeout <= 0:
+        if not timeout > 0:  # also refuses nan, which compares false with everything
             raise settings.config_error(
                 "timeout", f"must be seconds greater than 0, not {timeout:g}."
             )
@@ -55,4 +59,13 @@ class ReaderOptions:
                     f"must be a string, not {type(value).__name__} {value!r}; "
                     'e.g. headers = { "User-Agent" = "my-app/1.0" }.',
                 )
-        return cls(timeout, max_bytes, max_redirects, dict(headers))
+        allowed = options.get("allowed_networks", [])
+        try:
+            networks = parse_networks([str(value) for value in allowed])
+        except ValueError as error:
+            raise settings.config_error(
+                "allowed_networks",
+                f"holds {str(error)!r}, which is not a network: write addresses or "
+                'networks, e.g. allowed_networks = ["127.0.0.1", "10.0.0.0/8"].',
+            ) from None
+        return cls(timeout, max_bytes, max_redirects, dict(headers), networks)

@@ -16,8 +16,12 @@ import httpx
 
 from pocketflow.errors import FileReadError
 from pocketflow.providers import ComponentSettings, FileReader, PerLoop
+from pocketflow_httpx import addresses
 from pocketflow_httpx.content import ALLOWED, decode_body, decode_strict, is_text, media_type
 from pocketflow_httpx.options import TABLE, ReaderOptions
+from pocketflow_httpx.pinning import checked_transport
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class HttpReader(FileReader):
@@ -30,9 +34,9 @@ class HttpReader(FileReader):
 
     def _new_client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(
+            transport=checked_transport(self.options.allowed_networks),
             timeout=httpx.Timeout(self.options.timeout),
-            headers=dict(self.options.headers),
-            follow_redirects=False,  # followed in _fetch, to name loops
+            follow_redirects=False,  # followed in _fetch: to name loops, check each hop
         )
 
     async def read(self, location: str, *, encoding: str | None = None) -> str:
@@ -84,9 +88,14 @@ class HttpReader(FileReader):
     ) -> str:
         """GET ``url``, following up to ``max_redirects`` redirects, and read the body."""
         visited = [_without_password(url)]
-        request = client.build_request("GET", url)
+        request = client.build_request("GET", url, headers=dict(self.options.headers))
+        origin = _origin(request.url)
         while True:
-            response = await client.send(request, stream=True)
+            await self._check_address(request.url, shown)
+            try:
+                response = await client.send(request, stream=True)
+            except addresses.ForbiddenAddress as refused:  # the answer changed since the check
+                raise _forbidden(refused, request.url, shown) from None
             try:
                 follow = response.next_request
                 if follow is None:
@@ -94,9 +103,26 @@ class HttpReader(FileReader):
                 target = _without_password(str(follow.url))
                 self._check_redirect(shown, visited, target)
                 visited.append(target)
+                if _origin(follow.url) != origin:  # configured headers stay with their origin
+                    for name in self.options.headers:
+                        follow.headers.pop(name, None)
                 request = follow
             finally:
                 await response.aclose()
+
+    async def _check_address(self, url: httpx.URL, shown: str) -> None:
+        """Refuse ``url`` if its host is, or resolves to, an internal address."""
+        try:
+            port = url.port or _DEFAULT_PORTS[url.scheme]
+            await addresses.checked_addresses(url.host, port, self.options.allowed_networks)
+        except addresses.ForbiddenAddress as refused:
+            raise _forbidden(refused, url, shown) from None
+        except OSError as error:
+            raise FileReadError(
+                shown,
+                f"the host {url.host} could not be resolved ({error}). Check the URL and "
+                "the network.",
+            ) from error
 
     def _check_redirect(self, shown: str, visited: list[str], target: str) -> None:
         limit = self.options.max_redirects
@@ -191,6 +217,25 @@ def _timeout_phase(error: httpx.TimeoutException) -> str:
     if isinstance(error, httpx.WriteTimeout):
         return "sending the request"
     return "waiting for a free connection"
+
+
+def _forbidden(refused: addresses.ForbiddenAddress, url: httpx.URL, shown: str) -> FileReadError:
+    target = _without_password(str(url))
+    where = "it" if target == shown else f"the redirect to {target}"
+    via = "" if refused.literal else f" ({refused.host} resolves to {refused.address})"
+    article = "an" if refused.kind[0] in "aeiou" else "a"
+    return FileReadError(
+        shown,
+        f"{where} leads to {article} {refused.kind} address{via}, which is not fetched by "
+        "default: it could reach this machine, the local network or the cloud metadata "
+        f"service. To read from it on purpose, list it under {TABLE} in pocketflow.toml: "
+        f'allowed_networks = ["{refused.address}"].',
+    )
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default port filled in): what a header may not leave."""
+    return (url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme))
 
 
 def _reason(error: Exception) -> str:
