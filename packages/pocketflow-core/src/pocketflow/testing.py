@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pocketflow import offline, policy
 from pocketflow.offline import Reply, Script
+from pocketflow.parts import ToolCall
 
 if TYPE_CHECKING:
     import respx
@@ -89,12 +90,16 @@ def script_llm(
 ) -> Iterator[Script]:
     """Make ``offline:scripted`` answer from ``replies`` (in turn) and ``rules``.
 
-    A reply is text, an exception to raise (e.g. ``RateLimitError(...)``) or a
-    function of the request. ``script.requests`` records every request answered.
+    A reply is text, a :class:`~pocketflow.parts.ToolCall` (or a list of them: the
+    tools the model asks for), an exception to raise (e.g. ``RateLimitError(...)``) or
+    a function of the request. ``script.requests`` records every request answered.
     """
-    if isinstance(replies, (str, BaseException)) or callable(replies):
-        replies = [replies]
-    script = Script(replies=list(replies), rules=list((rules or {}).items()))
+    turns: list[Reply]
+    if isinstance(replies, (str, BaseException, ToolCall)) or callable(replies):
+        turns = [replies]
+    else:
+        turns = list(replies)
+    script = Script(replies=turns, rules=list((rules or {}).items()))
     previous = offline.active_script
     offline.active_script = script
     try:
