@@ -11,6 +11,10 @@ points respx at httpcore2, so a test mocks vendor HTTP with ordinary respx route
 The pytest fixtures built on these live in :mod:`pocketflow.pytest_plugin` and are
 available in every test once pocketflow-core is installed (``pytest11`` entry point).
 respx is needed only for :func:`mock_vendor_http` (``pip install respx``).
+
+The provider conformance suite, :class:`ProviderConformance` with the
+:class:`VendorWire` a plugin describes its API in, lives in
+:mod:`pocketflow.conformance` and is importable from here.
 """
 
 from __future__ import annotations
@@ -26,6 +30,22 @@ from pocketflow.parts import ToolCall
 
 if TYPE_CHECKING:
     import respx
+
+    from pocketflow.conformance import ProviderConformance as ProviderConformance
+    from pocketflow.conformance import SentMessage as SentMessage
+    from pocketflow.conformance import VendorWire as VendorWire
+
+_CONFORMANCE_NAMES = ("ProviderConformance", "SentMessage", "VendorWire")
+
+
+def __getattr__(name: str) -> Any:
+    # The conformance suite imports pytest: loaded only when asked for.
+    if name in _CONFORMANCE_NAMES:
+        from pocketflow import conformance
+
+        return getattr(conformance, name)
+    raise AttributeError(f"module 'pocketflow.testing' has no attribute {name!r}")
+
 
 HTTPCORE2_TARGETS = [
     "httpcore2._sync.connection.HTTPConnection",
