@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import httpx2
 import openai
 
+from pocketflow.capabilities import ALL_PARTS, Capabilities
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
 from pocketflow_openai.body import chat_body, stream_body
 from pocketflow_openai.client import azure_client, openai_client
@@ -48,7 +49,13 @@ class Session:
 
 
 class OpenAIProvider(LLMProvider):
-    """OpenAI Chat Completions, and every OpenAI-compatible endpoint (``kind = "openai"``)."""
+    """OpenAI Chat Completions, and every OpenAI-compatible endpoint (``kind = "openai"``).
+
+    Structured output is a strict ``json_schema`` response format; tools are function
+    tools; messages take text, images, tool calls and tool results.
+    """
+
+    capabilities = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
