@@ -114,3 +114,17 @@ def test_tool_call_arguments_that_are_not_json_are_a_malformed_reply(
 
     with pytest.raises(MalformedResponseError, match="tool call's arguments are not JSON"):
         run(complete_async("Hi", tools=[len], max_retries=0))
+
+
+def test_the_body_is_sent_as_json_with_option_values_encoded(
+    openai_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter, run: Runner
+) -> None:
+    import datetime
+
+    route = vendor_http.post(CHAT_URL).respond(json=chat_completion("ok"))
+    when = datetime.date(2026, 1, 2)
+    run(complete_async("Hi", options={"metadata": {"day": when}, "stop_ids": ("a", "b")}))
+    request = route.calls[0].request
+    assert request.headers["content-type"] == "application/json"
+    assert sent(route)["metadata"] == {"day": "2026-01-02"}
+    assert sent(route)["stop_ids"] == ["a", "b"]

@@ -302,7 +302,7 @@ async def _validated(
     assert args.output is not None
     if output_retries < 0:
         raise ValueError(f"output_retries must be 0 or more, not {output_retries!r}.")
-    messages = _as_messages(prompt)
+    messages: list[Message] | None = None
     for attempt in range(output_retries + 1):
         try:
             response.output = args.output.parse(response.text)
@@ -311,6 +311,7 @@ async def _validated(
             errors = failure.errors
         if attempt == output_retries:
             break
+        messages = messages or _as_messages(prompt)
         messages += [
             Message("assistant", response.text),
             Message("user", retry_instruction(errors)),

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from pocketflow.errors import PocketFlowError
 
 Schema = Mapping[str, Any]
 """A JSON schema, as a dict."""
+T = TypeVar("T")
 
 _TYPE_CHECKS: dict[str, Any] = {
     "string": lambda v: isinstance(v, str),
@@ -242,6 +243,25 @@ def drop_added_nulls(value: Any, schema: Schema, root: Schema | None = None) -> 
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
         return [drop_added_nulls(item, schema["items"], root) for item in value]
     return value
+
+
+_FORMS: dict[tuple[int, Any], tuple[Schema, Any]] = {}
+_FORMS_LIMIT = 512
+
+
+def vendor_form(schema: Schema, make: Callable[[Schema], T]) -> T:
+    """``make(schema)``, remembered per schema object: a type's schema is made once,
+    so the form a vendor wants of it is too. The result is shared: do not change it."""
+    key = (id(schema), make)
+    found = _FORMS.get(key)
+    if found is not None and found[0] is schema:
+        result: T = found[1]
+        return result
+    made = make(schema)
+    if len(_FORMS) >= _FORMS_LIMIT:
+        _FORMS.clear()
+    _FORMS[key] = (schema, made)  # holding the schema keeps its id from being reused
+    return made
 
 
 def _is_object(node: Mapping[str, Any]) -> bool:

@@ -44,6 +44,9 @@ class OutputSpec:
     format: OutputFormat
     target: Any
     """The type to build (None: a schema dict; the validated JSON is returned)."""
+    has_optional_keys: bool = True
+    """Whether some object in the schema has keys that are not required (strict modes
+    send those as nullable, so a reply's nulls for them are dropped)."""
 
     @property
     def schema(self) -> Mapping[str, Any]:
@@ -56,7 +59,8 @@ class OutputSpec:
         target = self.target
         if target is not None and is_pydantic_model(target):
             return _pydantic(target, value)
-        value = json_schema.drop_added_nulls(value, self.schema)
+        if self.has_optional_keys:
+            value = json_schema.drop_added_nulls(value, self.schema)
         errors = json_schema.validate(value, self.schema)
         if errors:
             raise ParseFailure(errors)
@@ -67,7 +71,7 @@ def parse_json(text: str) -> Any:
     """The JSON in ``text``: the whole of it, else a fenced ```json block, else the
     outermost ``{...}``; raises :class:`ParseFailure` when there is none."""
     stripped = text.strip()
-    candidates = [stripped]
+    candidates = [stripped] if stripped[:1] in ("{", "[") else []
     fenced = _FENCE.search(stripped)
     if fenced:
         candidates.append(fenced.group(1).strip())
@@ -117,7 +121,9 @@ def _schema_spec(schema: Mapping[str, Any]) -> OutputSpec:
         )
     json_schema.validate({}, schema)  # raises SchemaError on a schema it cannot use
     name = _NAME.sub("_", str(schema.get("title") or "output"))[:64]
-    return OutputSpec(OutputFormat(name, schema, schema.get("description")), None)
+    return OutputSpec(
+        OutputFormat(name, schema, schema.get("description")), None, _has_optional(schema)
+    )
 
 
 @lru_cache(maxsize=256)
@@ -129,7 +135,13 @@ def _type_spec(output: Any) -> OutputSpec:
         )
     schema = schema_of(output)
     name = _NAME.sub("_", output.__name__)[:64]
-    return OutputSpec(OutputFormat(name, schema, schema.get("description")), output)
+    return OutputSpec(
+        OutputFormat(name, schema, schema.get("description")), output, _has_optional(schema)
+    )
+
+
+def _has_optional(schema: Mapping[str, Any]) -> bool:
+    return json_schema.strict(schema) != json_schema.closed(schema)
 
 
 def prompt_instruction(spec: OutputFormat) -> str:

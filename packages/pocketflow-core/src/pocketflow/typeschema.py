@@ -15,6 +15,7 @@ import enum
 import types
 import typing
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from pocketflow.schema import SchemaError
@@ -141,6 +142,12 @@ class SchemaBuilder:
         return schema
 
 
+def _unannotated(hint: Any) -> Any:
+    while typing.get_origin(hint) in (typing.Required, typing.NotRequired, typing.Annotated):
+        hint = typing.get_args(hint)[0]
+    return hint
+
+
 def _typed_dict_requires(tp: type, key: str, hint: Any) -> bool:
     # Read from the hint too: under ``from __future__ import annotations`` the class's
     # __required_keys__ cannot see a NotRequired[...] written as a string.
@@ -194,8 +201,20 @@ def _refers_to(node: Any, name: str) -> bool:
 # --- JSON values back into Python types ------------------------------------------------------
 
 
+@lru_cache(maxsize=512)
+def type_hints(tp: Any) -> dict[str, Any]:
+    """``typing.get_type_hints(tp, include_extras=True)``, cached: it is slow, and a
+    structured call builds its type once per reply."""
+    return typing.get_type_hints(tp, include_extras=True)
+
+
+_PLAIN = frozenset({str, bool, Any, object})
+
+
 def build(tp: Any, value: Any) -> Any:
     """``value`` (already valid against ``tp``'s schema) as an instance of ``tp``."""
+    if tp in _PLAIN or (tp is int and type(value) is int):
+        return value
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin is typing.Annotated:
@@ -203,12 +222,14 @@ def build(tp: Any, value: Any) -> Any:
     if is_pydantic_model(tp):
         return tp.model_validate(value)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        hints = typing.get_type_hints(tp, include_extras=True)
+        hints = type_hints(tp)
         return tp(**{key: build(hints[key], item) for key, item in value.items() if key in hints})
     if is_typed_dict(tp):
-        hints = typing.get_type_hints(tp)
-        return {key: build(_strip_required(hints[key]), item) if key in hints else item
-                for key, item in value.items()}  # fmt: skip
+        hints = type_hints(tp)
+        return {
+            key: build(_unannotated(hints[key]), item) if key in hints else item
+            for key, item in value.items()
+        }
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp(value)
     if tp is float and isinstance(value, int):

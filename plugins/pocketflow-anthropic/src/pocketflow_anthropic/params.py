@@ -49,6 +49,7 @@ import anthropic
 from pocketflow.capabilities import ToolSpec
 from pocketflow.parts import ImagePart, Part, TextPart, ToolCall
 from pocketflow.providers import LLMRequest, Message
+from pocketflow.schema import vendor_form
 
 DEFAULT_MAX_TOKENS = 4096
 """``max_tokens`` when neither the request nor the configuration sets it."""
@@ -146,6 +147,10 @@ def content_block(part: Part) -> dict[str, Any]:
     return block
 
 
+def _native_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
+    return anthropic.transform_schema(dict(schema))
+
+
 def _tool(spec: ToolSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
@@ -189,7 +194,7 @@ def build_call(
     if request.tool_choice is not None and tools:
         body["tool_choice"] = _tool_choice(request.tool_choice)
     if request.output is not None and mechanism == "native":
-        schema = anthropic.transform_schema(dict(request.output.schema))
+        schema = vendor_form(request.output.schema, _native_schema)
         body["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     elif request.output is not None:
         call.output_tool = output_tool_name(request)

@@ -8,7 +8,7 @@ from typing import Any
 from pocketflow.capabilities import ToolChoice, ToolSpec
 from pocketflow.parts import ImagePart, TextPart, ToolCall, ToolResult
 from pocketflow.providers import LLMRequest, Message
-from pocketflow.schema import strict
+from pocketflow.schema import strict, vendor_form
 from pocketflow_openai.connection import MAX_TOKENS_PARAMS
 
 NOT_PASSED_THROUGH = frozenset({"stream"})
@@ -42,7 +42,7 @@ def chat_body(request: LLMRequest, max_tokens_param: str) -> dict[str, Any]:
     if request.output is not None:
         json_schema: dict[str, Any] = {
             "name": request.output.name,
-            "schema": strict(request.output.schema),
+            "schema": vendor_form(request.output.schema, strict),
             "strict": True,
         }
         if request.output.description:
@@ -108,6 +108,22 @@ def _tool_choice(choice: ToolChoice) -> Any:
     if choice in ("auto", "required", "none"):
         return choice
     return {"type": "function", "function": {"name": choice}}
+
+
+def encode_body(body: dict[str, Any]) -> bytes:
+    """``body`` as compact JSON bytes; option values that are pydantic models, dates
+    or other objects are encoded as the SDK would (``model_dump``, ISO text)."""
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=_jsonable).encode()
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_unset=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"An option value of type {type(value).__name__} cannot be sent as JSON.")
 
 
 def stream_body(request: LLMRequest, max_tokens_param: str) -> dict[str, Any]:
