@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import pytest
 
-from pocketflow import call_llm_async, complete_async
+from pocketflow import call_llm_async, complete_async, stream_llm_async
 from pocketflow.errors import ToolLoopError
 from pocketflow.offline import Script
 from pocketflow.parts import ToolCall, ToolResult
@@ -166,3 +166,22 @@ def test_offline_runs_a_deterministic_two_tool_loop_with_structured_output(
     assert isinstance(report, Report)
     assert "note about Weather in Paris?" in report.summary
     assert '"sky": "clear"' in report.summary
+
+
+def test_a_tool_choice_that_names_no_tool_is_refused(llm_script: ScriptFactory) -> None:
+    script = llm_script(["never"])
+    with pytest.raises(ValueError, match=r"tool_choice='serach' is not 'auto', .* \(search\)"):
+        asyncio.run(complete_async("Go", tools=[search], tool_choice="serach"))
+    assert script.requests == []
+
+
+def test_a_stream_holds_the_tool_calls_when_it_ends(pocketflow_env: pytest.MonkeyPatch) -> None:
+    async def scenario() -> tuple[list[str], list[ToolCall]]:
+        stream = stream_llm_async("Find cats", model="offline:echo", tools=[search])
+        chunks = [chunk async for chunk in stream]
+        assert stream.response is not None
+        return chunks, stream.response.tool_calls
+
+    chunks, calls = asyncio.run(scenario())
+    assert chunks == []
+    assert calls == [ToolCall("offline_call_0_0", "search", {"query": "Find cats"})]

@@ -18,7 +18,7 @@ from pocketflow import policy
 from pocketflow.calls import LLMCallRecord, record_call
 from pocketflow.capabilities import OutputFormat, ToolChoice, ToolSpec
 from pocketflow.errors import ConfigError, LLMError, OutputValidationError
-from pocketflow.options import check_extra_options, check_request
+from pocketflow.options import check_extra_options, check_request, check_tool_choice
 from pocketflow.providers import LLMRequest, LLMResponse, Message
 from pocketflow.runtime import LiveProvider, ModelRef, Runtime, current_runtime
 from pocketflow.structured import (
@@ -189,6 +189,7 @@ def _request_args(
     tool_choice: ToolChoice,
 ) -> RequestArgs:
     check_extra_options(extra)
+    check_tool_choice(tool_choice, tools)
     merged = {**extra, **(options or {})}
     return RequestArgs(
         system, temperature, max_tokens, stop, seed, merged,

@@ -11,10 +11,11 @@ is the checked-by-nobody way to pass vendor extras, whatever their names.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from pocketflow.capabilities import ToolSpec
 from pocketflow.errors import UnknownOptionError, UnsupportedRequestError
 from pocketflow.providers import LLMProvider, LLMRequest
 from pocketflow.structured import prompt_instruction
@@ -44,6 +45,19 @@ def check_extra_options(extra: Mapping[str, Any]) -> None:
                 f"Unknown keyword argument {key}=: did you mean {close[0]}=? (A vendor "
                 f"parameter of that name goes in options={{{key!r}: ...}}.)"
             )
+
+
+def check_tool_choice(choice: str | None, tools: Sequence[ToolSpec]) -> None:
+    """Raise ValueError for a ``tool_choice`` that is no choice word and names no tool."""
+    if choice is None or choice in ("auto", "required", "none"):
+        return
+    names = [spec.name for spec in tools]
+    if choice not in names:
+        offered = ", ".join(names) or "no tools were given"
+        raise ValueError(
+            f"tool_choice={choice!r} is not 'auto', 'required', 'none' or the name of a "
+            f"tool given in tools= ({offered})."
+        )
 
 
 def check_request(provider: LLMProvider, request: LLMRequest) -> LLMRequest:
