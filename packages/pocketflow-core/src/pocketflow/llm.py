@@ -172,6 +172,8 @@ class RequestArgs:
             output=self.output.format if self.output else None, tools=self.tools,
             tool_choice=self.tool_choice,
         )  # fmt: skip
+        if isinstance(prompt, str) and self.output is None and not self.tools:
+            return request  # plain text: nothing a provider could refuse
         return check_request(live.provider, request)
 
 
@@ -188,6 +190,8 @@ def _request_args(
     tools: Sequence[ToolSpec],
     tool_choice: ToolChoice,
 ) -> RequestArgs:
+    if not extra and not options and output is None and not tools and tool_choice is None:
+        return RequestArgs(system, temperature, max_tokens, stop, seed)  # the common case
     check_extra_options(extra)
     check_tool_choice(tool_choice, tools)
     merged = {**extra, **(options or {})}
