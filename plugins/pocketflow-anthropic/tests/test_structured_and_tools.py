@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import pytest
 import respx
 from anthropic_fakes import Runner, message_json
@@ -180,3 +181,28 @@ def test_tool_choice_words(
     messages_api.respond(json=message_json("ok"))
     run(complete_async("Hi", tools=[len], tool_choice=choice))
     assert sent(messages_api)["tool_choice"] == sent_choice
+
+
+def test_thinking_blocks_go_back_with_the_tool_calls_they_led_to(
+    anthropic_env: pytest.MonkeyPatch, messages_api: respx.Route, run: Runner
+) -> None:
+    def grade(subject: str) -> int:
+        """Grade a subject."""
+        return 5
+
+    thinking = {"type": "thinking", "thinking": "I should grade it.", "signature": "sig=="}
+    first = message_json("", stop_reason="tool_use")
+    first["content"] = [
+        thinking,
+        {"type": "tool_use", "id": "t1", "name": "grade", "input": {"subject": "art"}},
+    ]
+    messages_api.side_effect = [
+        httpx.Response(200, json=first),
+        httpx.Response(200, json=message_json("It gets a 5.")),
+    ]
+    thinking_on = {"thinking": {"type": "enabled", "budget_tokens": 1024}}
+    assert run(call_llm_async("Grade art", tools=[grade], options=thinking_on)) == "It gets a 5."
+    assistant = sent(messages_api)["messages"][1]
+    assert assistant["role"] == "assistant"
+    assert assistant["content"][0] == thinking
+    assert assistant["content"][1]["type"] == "tool_use"

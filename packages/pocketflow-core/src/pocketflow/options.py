@@ -72,7 +72,7 @@ def check_request(provider: LLMProvider, request: LLMRequest) -> LLMRequest:
         if isinstance(message.content, str):
             continue
         for part in message.content:
-            if part.kind not in capabilities.parts:
+            if part.kind not in capabilities.parts and part.kind != "vendor":
                 raise UnsupportedRequestError(
                     f"{where} cannot take {part.kind.replace('_', ' ')} parts in messages "
                     f"(it takes: {', '.join(sorted(capabilities.parts))}); nothing was sent. "

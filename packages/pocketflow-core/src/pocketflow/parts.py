@@ -117,5 +117,19 @@ class ToolResult:
     kind = "tool_result"
 
 
-Part = TextPart | ImagePart | ToolCall | ToolResult
+@dataclass(frozen=True, slots=True)
+class VendorPart:
+    """A block only one vendor understands, kept as it came (``data``) so that a tool loop
+    sends the assistant's turn back whole: Anthropic's thinking blocks, which must go back
+    with the tool calls they led to. Other providers leave it out."""
+
+    provider: str
+    data: Mapping[str, Any]
+    kind = "vendor"
+
+    def __repr__(self) -> str:
+        return f"VendorPart({self.provider!r}, {self.data.get('type')!r})"
+
+
+Part = TextPart | ImagePart | ToolCall | ToolResult | VendorPart
 """Anything a message's content may hold beside a plain string."""

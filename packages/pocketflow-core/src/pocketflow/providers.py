@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pocketflow.capabilities import TEXT_ONLY, Capabilities, OutputFormat, ToolChoice, ToolSpec
-from pocketflow.parts import Part, TextPart, ToolCall
+from pocketflow.parts import Part, TextPart, ToolCall, VendorPart
 
 if TYPE_CHECKING:
     from pocketflow.errors import ConfigError
@@ -122,6 +122,8 @@ class LLMResponse:
     attempts: int = 1
     tool_calls: list[ToolCall] = field(default_factory=list)
     output: Any = None
+    vendor_parts: list[VendorPart] = field(default_factory=list)
+    """Blocks of the reply only its vendor understands (thinking), sent back in a tool loop."""
 
 
 # --- settings handed to providers -----------------------------------------------------------

@@ -225,7 +225,7 @@ async def run_tool_loop(
             return response
         last = list(response.tool_calls)
         text_parts = [TextPart(response.text)] if response.text else []
-        messages.append(Message("assistant", (*text_parts, *last)))
+        messages.append(Message("assistant", (*response.vendor_parts, *text_parts, *last)))
         results = await run_tool_calls(tools, last, tool_errors=tool_errors)
         messages.append(Message("user", tuple(results)))
     described = ", ".join(call.describe() for call in last)

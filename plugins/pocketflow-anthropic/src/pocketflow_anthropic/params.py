@@ -47,7 +47,7 @@ from typing import Any, Literal
 import anthropic
 
 from pocketflow.capabilities import ToolSpec
-from pocketflow.parts import ImagePart, Part, TextPart, ToolCall
+from pocketflow.parts import ImagePart, Part, TextPart, ToolCall, VendorPart
 from pocketflow.providers import LLMRequest, Message
 from pocketflow.schema import vendor_form
 
@@ -102,7 +102,7 @@ def merge_turns(messages: Iterable[Message]) -> list[dict[str, Any]]:
         content: Content = (
             message.content
             if isinstance(message.content, str)
-            else [content_block(part) for part in message.content]
+            else [content_block(part) for part in message.content if _ours(part)]
         )
         if turns and turns[-1]["role"] == message.role:
             turns[-1]["content"] = _join(turns[-1]["content"], content)
@@ -126,8 +126,14 @@ def _blocks(content: Content) -> list[dict[str, Any]]:
     return [{"type": "text", "text": content}] if isinstance(content, str) else content
 
 
+def _ours(part: Part) -> bool:
+    return not isinstance(part, VendorPart) or part.provider == "anthropic"
+
+
 def content_block(part: Part) -> dict[str, Any]:
     """One message part as a Messages API content block."""
+    if isinstance(part, VendorPart):
+        return dict(part.data)  # a thinking block, sent back as it came
     if isinstance(part, TextPart):
         return {"type": "text", "text": part.text}
     if isinstance(part, ImagePart):

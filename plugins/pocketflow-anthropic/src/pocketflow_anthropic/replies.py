@@ -17,8 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from pocketflow.errors import LLMConnectionError, MalformedResponseError
-from pocketflow.parts import ToolCall
+from pocketflow.parts import ToolCall, VendorPart
 from pocketflow.providers import LLMResponse, Usage, first_line
+
+THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+"""Blocks that must go back with the tool calls they led to (extended thinking)."""
 
 _USAGE_FIELDS = {
     "input_tokens": "input_tokens",
@@ -71,6 +74,7 @@ def parse_message(
         raise malformed("the reply has no 'content' list")
     texts = []
     calls: list[ToolCall] = []
+    kept: list[VendorPart] = []
     for block in content:
         if isinstance(block, dict) and block.get("type") == "text":
             text = block.get("text")
@@ -85,6 +89,8 @@ def parse_message(
                 texts = [json.dumps(arguments, ensure_ascii=False)]
             else:
                 calls.append(ToolCall(str(block.get("id") or ""), block["name"], arguments))
+        elif isinstance(block, dict) and block.get("type") in THINKING_BLOCKS:
+            kept.append(VendorPart("anthropic", block))
     usage = Usage()
     if isinstance(payload.get("usage"), dict):
         update_usage(usage, payload["usage"])
@@ -97,6 +103,7 @@ def parse_message(
         finish_reason=stop_reason if isinstance(stop_reason, str) else None,
         request_id=request_id,
         tool_calls=calls,
+        vendor_parts=kept if calls else [],
     )
 
 
