@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from pocketflow import policy
 from pocketflow.calls import LLMCallRecord, record_call
@@ -21,24 +21,20 @@ from pocketflow.errors import ConfigError, LLMError, OutputValidationError
 from pocketflow.options import check_extra_options, check_request, check_tool_choice
 from pocketflow.providers import LLMRequest, LLMResponse, Message
 from pocketflow.runtime import LiveProvider, ModelRef, Runtime, current_runtime
-from pocketflow.structured import (
-    OutputSpec,
-    OutputType,
-    ParseFailure,
-    output_spec,
-    retry_instruction,
-)
 from pocketflow.sync import run_sync
-from pocketflow.tools import Tool, ToolErrors, as_tools, run_tool_loop
+
+if TYPE_CHECKING:  # the structured output and tool modules load on first use
+    from pocketflow.structured import OutputSpec, OutputType
+    from pocketflow.tools import Tool, ToolErrors
+
+    ToolsArg: TypeAlias = Sequence[Tool | Callable[..., Any]] | None
+    """Tools: functions (sync or async) or :func:`pocketflow.tools.tool` objects."""
 
 Prompt = str | Sequence[Message | Mapping[str, Any]]
 """A prompt string (one user message), or messages as Message or {"role", "content"};
 a content is a string or a list of parts (:mod:`pocketflow.parts`)."""
 
 T = TypeVar("T")
-
-ToolsArg = Sequence[Tool | Callable[..., Any]] | None
-"""Tools: functions (sync or async) or :func:`pocketflow.tools.tool` objects."""
 
 
 def build_request(
@@ -192,6 +188,8 @@ def _request_args(
 ) -> RequestArgs:
     if not extra and not options and output is None and not tools and tool_choice is None:
         return RequestArgs(system, temperature, max_tokens, stop, seed)  # the common case
+    from pocketflow.structured import output_spec
+
     check_extra_options(extra)
     check_tool_choice(tool_choice, tools)
     merged = {**extra, **(options or {})}
@@ -243,7 +241,7 @@ async def complete_async(
     args = _request_args(
         system=system, temperature=temperature, max_tokens=max_tokens, stop=stop, seed=seed,
         options=options, extra=extra, output=output,
-        tools=[t.spec for t in as_tools(tools).values()] if tools else (), tool_choice=tool_choice,
+        tools=_tool_specs(tools), tool_choice=tool_choice,
     )  # fmt: skip
     response = await _complete(runtime, prompt, model, fallbacks, timeout, max_retries, args)
     if args.output is not None and not response.tool_calls:
@@ -304,6 +302,8 @@ async def _validated(
     output_retries: int,
 ) -> LLMResponse:
     """``response`` with its output parsed; asks again (with the error) while it does not fit."""
+    from pocketflow.structured import ParseFailure, retry_instruction
+
     assert args.output is not None
     if output_retries < 0:
         raise ValueError(f"output_retries must be 0 or more, not {output_retries!r}.")
@@ -331,6 +331,14 @@ def _as_messages(prompt: Prompt) -> list[Message]:
     if isinstance(prompt, str):
         return [Message("user", prompt)]
     return [_message(item) for item in prompt]
+
+
+def _tool_specs(tools: ToolsArg) -> list[ToolSpec]:
+    if not tools:
+        return []
+    from pocketflow.tools import as_tools
+
+    return [made.spec for made in as_tools(tools).values()]
 
 
 def _bind(live: LiveProvider, request: LLMRequest) -> Callable[[], Awaitable[LLMResponse]]:
@@ -419,6 +427,8 @@ async def call_llm_async(
             output=output, **options,
         )  # fmt: skip
         return response.output if output is not None else response.text
+    from pocketflow.tools import as_tools, run_tool_loop
+
     by_name = as_tools(tools)
     tool_choice = options.pop("tool_choice", None)
 
@@ -493,7 +503,7 @@ def stream_llm_async(
     args = _request_args(
         system=system, temperature=temperature, max_tokens=max_tokens, stop=stop, seed=seed,
         options=options, extra=extra, output=output,
-        tools=[t.spec for t in as_tools(tools).values()] if tools else (), tool_choice=tool_choice,
+        tools=_tool_specs(tools), tool_choice=tool_choice,
     )  # fmt: skip
     candidates = _candidates(runtime, model, fallbacks)
     first = runtime.resolve(candidates[0])
@@ -556,6 +566,8 @@ def _bind_stream(
 
 
 def _parse_streamed(spec: OutputSpec, response: LLMResponse) -> None:
+    from pocketflow.structured import ParseFailure
+
     try:
         response.output = spec.parse(response.text)
     except ParseFailure as failure:

@@ -10,7 +10,6 @@ is the checked-by-nobody way to pass vendor extras, whatever their names.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -18,7 +17,6 @@ from typing import Any
 from pocketflow.capabilities import ToolSpec
 from pocketflow.errors import UnknownOptionError, UnsupportedRequestError
 from pocketflow.providers import LLMProvider, LLMRequest
-from pocketflow.structured import prompt_instruction
 
 FACADE_PARAMETERS = frozenset(
     {
@@ -36,6 +34,8 @@ VENDOR_PARAMETERS = frozenset({"speed", "store", "stream", "top_k", "top_p", "us
 
 def check_extra_options(extra: Mapping[str, Any]) -> None:
     """Raise :class:`UnknownOptionError` for a keyword that looks like a misspelled parameter."""
+    import difflib
+
     for key in extra:
         if key in VENDOR_PARAMETERS:
             continue
@@ -84,6 +84,8 @@ def check_request(provider: LLMProvider, request: LLMRequest) -> LLMRequest:
             "does (openai, anthropic, offline), or call without tools=."
         )
     if request.output is not None and capabilities.structured_output == "prompt":
+        from pocketflow.structured import prompt_instruction
+
         instruction = prompt_instruction(request.output)
         system = f"{request.system}\n\n{instruction}" if request.system else instruction
         request = replace(request, system=system)

@@ -9,8 +9,6 @@ that cannot take one says so before anything is sent.
 
 from __future__ import annotations
 
-import base64
-import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +41,8 @@ class ImagePart:
     @classmethod
     def from_path(cls, path: str | Path, media_type: str | None = None) -> ImagePart:
         """The image in the file at ``path`` (read now); its type from the file name."""
+        import mimetypes
+
         location = Path(path)
         kind = media_type or mimetypes.guess_type(location.name)[0]
         if kind not in IMAGE_TYPES:
@@ -77,6 +77,8 @@ class ImagePart:
     @property
     def base64(self) -> str:
         """The bytes, base64-encoded (empty for a URL image)."""
+        import base64
+
         return base64.b64encode(self.data).decode("ascii") if self.data is not None else ""
 
     @property
