@@ -59,3 +59,11 @@ def test_a_stream_falls_back_to_the_next_model_before_its_first_chunk(
     assert asyncio.run(scenario()) == ("from the fallback", "backup")
     assert [r.model for r in script.requests] == ["scripted", "backup"]
     assert all("fallbacks" not in r.options for r in script.requests)
+
+
+def test_a_tool_loop_parameter_given_to_one_call_says_where_it_belongs(
+    llm_script: ScriptFactory,
+) -> None:
+    llm_script(["hi"])
+    with pytest.raises(UnknownOptionError, match="max_turns= belongs to the tool loop"):
+        asyncio.run(complete_async("Hi", max_turns=3))

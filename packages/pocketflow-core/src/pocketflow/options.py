@@ -27,6 +27,9 @@ FACADE_PARAMETERS = frozenset(
 )  # fmt: skip
 """Every keyword parameter of the LLM facades."""
 
+LOOP_PARAMETERS = frozenset({"max_turns", "tool_errors"})
+"""Parameters only ``call_llm_async`` takes (it runs the tool loop)."""
+
 VENDOR_PARAMETERS = frozenset({"speed", "store", "stream", "top_k", "top_p", "user", "n"})
 """Vendor parameters that are close in spelling to a facade parameter (``speed`` and
 ``seed``) but are no misspelling: passed on as before."""
@@ -39,6 +42,11 @@ def check_extra_options(extra: Mapping[str, Any]) -> None:
     for key in extra:
         if key in VENDOR_PARAMETERS:
             continue
+        if key in LOOP_PARAMETERS:
+            raise UnknownOptionError(
+                f"{key}= belongs to the tool loop of call_llm_async (with tools=); "
+                "complete_async and stream_llm_async make one call."
+            )
         close = difflib.get_close_matches(key, FACADE_PARAMETERS, n=1, cutoff=0.75)
         if close:
             raise UnknownOptionError(
