@@ -28,6 +28,13 @@ as the bare anthropic client does.
     uv run python bench/llm_throughput.py                 # both regimes, ~5 minutes
     uv run python bench/llm_throughput.py --scale 0.1 --rounds 1    # a quick look
     uv run python bench/llm_throughput.py --regime cpu_bound --clients openai-bare,openai-facade
+    uv run python bench/llm_throughput.py --regime cpu_bound --rounds 3 --scale 0.5 \
+        --clients openai-facade,openai-structured,anthropic-facade,anthropic-structured
+
+The ``*-structured`` kinds ask for ``output=EchoedReply`` (a dataclass; the prompt is
+JSON the server echoes back), so the schema is sent and every reply validated and
+built; ``targets.<vendor>.structured_vs_plain`` compares their CPU per call with the
+plain facade kind's of the same run (issue 18: at most 1.10).
 
 Prints one JSON line.
 """
@@ -42,6 +49,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -55,6 +63,7 @@ from sdk_baseline import (
     CallOne,
     ClientFactory,
     Regime,
+    marker_for,
     measure_main,
     prompt_for,
     run_regime,
@@ -69,6 +78,8 @@ CALLS_PER_S_TARGET = 0.9
 """CPU-bound: facade calls/s over bare SDK calls/s must be at least this."""
 CPU_TARGET = 1.15
 """CPU-bound: facade CPU per call over bare SDK CPU per call must be at most this."""
+STRUCTURED_CPU_TARGET = 1.10
+"""CPU-bound: a structured call's CPU over a plain facade call's must be at most this (issue 18)."""
 
 
 def facade_config(base_url: str, concurrency: int) -> str:
@@ -80,8 +91,22 @@ def facade_config(base_url: str, concurrency: int) -> str:
     )
 
 
-def facade_client(vendor: str) -> ClientFactory:
-    """The client kind calling ``pocketflow.call_llm_async`` on ``vendor``."""
+@dataclass
+class EchoedReply:
+    """The structured output of the ``*-structured`` kinds: the server echoes the JSON."""
+
+    call: str
+    summary: str
+
+
+def structured_prompt_for(index: int) -> str:
+    """A prompt whose echo (``echo: {...}``) is a valid :class:`EchoedReply` naming the call."""
+    return json.dumps({"call": marker_for(index), "summary": "one short sentence on throughput"})
+
+
+def facade_client(vendor: str, *, structured: bool = False) -> ClientFactory:
+    """The client kind calling ``pocketflow.call_llm_async`` on ``vendor``; with
+    ``structured``, asking for ``output=EchoedReply`` (schema sent, reply validated)."""
 
     @asynccontextmanager
     async def factory(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
@@ -97,7 +122,17 @@ def facade_client(vendor: str) -> ClientFactory:
             reset_runtime()
             call_llm_async = pocketflow.call_llm_async
 
-            if vendor == "openai":
+            if structured:
+                model = f"{vendor}:{OPENAI_MODEL if vendor == 'openai' else ANTHROPIC_MODEL}"
+
+                async def call_one(index: int) -> str:
+                    reply = await call_llm_async(
+                        structured_prompt_for(index), model=model, output=EchoedReply,
+                        max_tokens=ANTHROPIC_MAX_TOKENS,
+                    )  # fmt: skip
+                    return reply.call
+
+            elif vendor == "openai":
                 model = f"openai:{OPENAI_MODEL}"
 
                 async def call_one(index: int) -> str:
@@ -123,8 +158,10 @@ ALL_CLIENTS: dict[str, ClientFactory] = {
     **CLIENTS,
     "openai-facade": facade_client("openai"),
     "anthropic-facade": facade_client("anthropic"),
+    "openai-structured": facade_client("openai", structured=True),
+    "anthropic-structured": facade_client("anthropic", structured=True),
 }
-"""sdk_baseline's client kinds plus the two facade kinds."""
+"""sdk_baseline's client kinds plus the facade kinds (plain and structured output)."""
 
 
 def merge_rounds(rounds: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -195,6 +232,14 @@ def verdicts(regimes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 "cpu_per_call_target": f"<= {CPU_TARGET}",
                 "cpu_per_call_met": cost is not None and cost <= CPU_TARGET,
                 "peak_rss_vs_bare": _ratio(cpu[facade]["peak_rss_mb"], cpu[bare]["peak_rss_mb"]),
+            }
+        structured = f"{vendor}-structured"
+        if facade in cpu and structured in cpu:
+            overhead = _ratio(cpu[structured]["cpu_ms_per_call"], cpu[facade]["cpu_ms_per_call"])
+            checks["structured_vs_plain"] = {
+                "cpu_per_call_ratio": overhead,
+                "target": f"<= {STRUCTURED_CPU_TARGET}",
+                "met": overhead is not None and overhead <= STRUCTURED_CPU_TARGET,
             }
         if checks:
             found[vendor] = checks

@@ -45,5 +45,6 @@ def load_example_flow(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"{name}_flow", EXAMPLES / name / "flow.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module

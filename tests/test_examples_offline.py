@@ -66,3 +66,14 @@ def test_summarize_folder_runs_offline(tmp_path: Path) -> None:
     assert "4 documents, 4 LLM calls" in result.stdout
     for name in ("cancellation.txt", "concurrency.txt", "plugins.txt", "retries.txt"):
         assert name in result.stdout
+
+
+def test_research_agent_runs_offline(tmp_path: Path) -> None:
+    result = run_example("research_agent", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Running offline (offline:summarize)")
+    assert "Decision 1: search" in result.stdout
+    assert "Decision 3: answer" in result.stdout
+    assert "[retries] Retries in PocketFlow Pluggable" in result.stdout  # the tool found it
+    assert "8 LLM call(s), 2 search(es)" in result.stdout

@@ -463,3 +463,38 @@ def test_a_bad_runs_table_is_a_clear_error(offline: Any, toml: str, message: str
         run(counting_flow(CrashOnce(), [], until=1), {"n": 0})
     assert message in str(caught.value)
     assert "pocketflow.toml" in str(caught.value) or "redis" in message or "URL" in message
+
+
+def test_a_tool_loop_replays_its_model_turns_and_tool_runs_after_a_crash(
+    offline: pytest.MonkeyPatch, llm_calls: list[LLMCallRecord]
+) -> None:
+    searches: list[str] = []
+    crash = CrashOnce("after the loop")
+
+    def search(query: str) -> str:
+        """Search the notes.
+
+        Args:
+            query: words to look for
+        """
+        searches.append(query)
+        return f"notes about {query}"
+
+    class Research(AsyncNode):
+        async def exec_async(self, prep_res: Any) -> str:
+            answer = await call_llm_async("What do owls eat?", tools=[search])
+            crash.check("after the loop")
+            return str(answer)
+
+        async def post_async(self, shared: dict[str, Any], prep_res: Any, answer: str) -> None:
+            shared["answer"] = answer
+
+    flow = AsyncFlow(start=Research())
+    with pytest.raises(Crash):
+        run(flow, {}, run_id="tools")
+    calls_before, searches_before = len(llm_calls), list(searches)
+    shared: dict[str, Any] = {}
+    run(flow, shared, run_id="tools")
+    assert searches == searches_before and len(searches) == 1  # the tool ran once
+    assert len(llm_calls) == calls_before == 2  # both model turns replayed, not sent
+    assert "notes about" in shared["answer"]

@@ -378,6 +378,47 @@ def _without(value: Any, secret: str) -> Any:
     return value
 
 
+# --- structured output, tools, options -----------------------------------------------------
+
+
+class OutputValidationError(PocketFlowError):
+    """The model's reply did not fit the output type asked for, even after asking again.
+
+    ``raw`` is the last reply's text, ``errors`` what was wrong with it (each
+    "path: problem"), ``model`` who answered ("provider:model").
+    """
+
+    def __init__(self, raw: str, errors: list[str], model: str, attempts: int) -> None:
+        self.raw = raw
+        self.errors = errors
+        self.model = model
+        shown = "; ".join(errors[:5]) + (f"; and {len(errors) - 5} more" if len(errors) > 5 else "")
+        snippet = raw if len(raw) <= 200 else raw[:199] + "…"
+        super().__init__(
+            f"{model}'s reply does not fit the output type after {attempts} attempt(s): "
+            f"{shown}. The reply was: {snippet!r}. Pass output_retries= to ask again more "
+            "often, or loosen the type."
+        )
+
+
+class ToolLoopError(PocketFlowError):
+    """A tool loop did not end in an answer within ``max_turns`` (or a tool failed and
+    ``tool_errors="raise"`` was asked for)."""
+
+    def __init__(self, message: str, last_calls: tuple[Any, ...] = ()) -> None:
+        self.last_calls = last_calls
+        super().__init__(message)
+
+
+class UnsupportedRequestError(PocketFlowError, ValueError):
+    """The request holds something the chosen provider cannot take (an image, tools):
+    raised before anything is sent."""
+
+
+class UnknownOptionError(PocketFlowError, TypeError):
+    """A keyword argument of an LLM facade looks like a misspelled parameter."""
+
+
 # --- files and feedback ------------------------------------------------------------------
 
 

@@ -8,7 +8,16 @@ is labelled. Token counts are word counts. Models:
 * ``offline:echo`` - the prompt back, labelled "[offline echo]".
 * ``offline:scripted`` - replies from a script: the
   ``reply``/``replies``/``rules`` keys of ``[providers.offline]`` in pocketflow.toml,
-  or one set in code with :func:`pocketflow.testing.script_llm`.
+  or one set in code with :func:`pocketflow.testing.script_llm`. A scripted reply
+  may also be a :class:`~pocketflow.parts.ToolCall` (or a list of them): the model
+  asks for those tools.
+
+Structured output and tools work offline too. Asked for ``output=``, the
+``summarize`` and ``echo`` models answer with JSON made from the schema (every key,
+the first choice of each enum, strings from the prompt), so it always validates.
+Given ``tools=``, they call every tool once (or the one ``tool_choice`` names), with
+arguments made the same way (required ones only), and after the results come back
+they answer with them: a tool loop that runs the same every time.
 
 Any other model name is a ConfigError naming these three.
 """
@@ -16,15 +25,29 @@ Any other model name is a ConfigError naming these three.
 from __future__ import annotations
 
 import inspect
+import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from pocketflow.capabilities import ALL_PARTS, Capabilities
 from pocketflow.errors import ConfigError
+from pocketflow.parts import ToolCall, ToolResult
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, ProviderSettings, Usage
 
-Reply = str | BaseException | Callable[[LLMRequest], str | Awaitable[str]]
-"""A scripted reply: text, an error to raise, or a function (sync or async) of the request."""
+Answer = str | ToolCall | Sequence[ToolCall]
+"""What a scripted turn gives: text, or the tool calls the model asks for."""
+
+Reply = (
+    str
+    | ToolCall
+    | Sequence[ToolCall]
+    | BaseException
+    | Callable[[LLMRequest], Answer | Awaitable[Answer]]
+)
+"""A scripted reply: text, tool calls, an error to raise, or a function (sync or async)
+of the request returning text or tool calls."""
 
 MODELS = ("summarize", "echo", "scripted")
 SUMMARY_WORDS = 60
@@ -45,7 +68,7 @@ class Script:
     requests: list[LLMRequest] = field(default_factory=list)
     _turn: int = 0
 
-    def answer(self, request: LLMRequest) -> str | Awaitable[str]:
+    def answer(self, request: LLMRequest) -> Answer | Awaitable[Answer]:
         """The reply to ``request`` (raising it when it is an error)."""
         self.requests.append(request)
         for pattern, reply in self.rules:
@@ -61,10 +84,10 @@ class Script:
         return _resolve(reply, request)
 
 
-def _resolve(reply: Reply, request: LLMRequest) -> str | Awaitable[str]:
+def _resolve(reply: Reply, request: LLMRequest) -> Answer | Awaitable[Answer]:
     if isinstance(reply, BaseException):
         raise reply
-    if callable(reply):
+    if callable(reply) and not isinstance(reply, ToolCall):
         return reply(request)
     return reply
 
@@ -92,9 +115,62 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
+def example(schema: Mapping[str, Any], text: str, root: Mapping[str, Any] | None = None) -> Any:
+    """A value that fits ``schema``: every property, first enum choices, ``text`` for strings."""
+    root = schema if root is None else root
+    while "$ref" in schema:
+        target: Any = root
+        for key in str(schema["$ref"])[2:].split("/"):
+            target = target[key]
+        schema = target
+    if "const" in schema:
+        return schema["const"]
+    if schema.get("enum"):
+        return schema["enum"][0]
+    for keyword in ("anyOf", "oneOf"):
+        if schema.get(keyword):
+            branches = [b for b in schema[keyword] if b.get("type") != "null"] or schema[keyword]
+            return example(branches[0], text, root)
+    if schema.get("allOf"):
+        return example(schema["allOf"][0], text, root)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        return {key: example(sub, text, root) for key, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        count = max(1, schema.get("minItems", 1))
+        if "maxItems" in schema:
+            count = min(count, schema["maxItems"])
+        prefix = schema.get("prefixItems", [])
+        items: Mapping[str, Any] = (
+            schema["items"] if isinstance(schema.get("items"), Mapping) else {}
+        )
+        return [example(prefix[i] if i < len(prefix) else items, text, root) for i in range(count)]
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
+        return int(low) if kind == "integer" else float(low)
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    value = text
+    if len(value) > schema.get("maxLength", len(value)):
+        value = value[: schema["maxLength"]]
+    return value.ljust(schema.get("minLength", 0), ".")
+
+
+def _pending_results(request: LLMRequest) -> list[ToolResult]:
+    """The tool results of the last turn, if it is one."""
+    if not request.messages or isinstance(request.messages[-1].content, str):
+        return []
+    return [p for p in request.messages[-1].content if isinstance(p, ToolResult)]
+
+
 class OfflineLLM(LLMProvider):
     """Deterministic, local answers; see the module docstring for its models."""
 
+    capabilities = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
     settings_types: dict[str, type | tuple[type, ...]] = {
         "reply": str,
         "replies": list,
@@ -109,11 +185,9 @@ class OfflineLLM(LLMProvider):
             replies.append(extra["reply"])
         self.config_script = Script(replies=replies, rules=list(extra.get("rules", {}).items()))
 
-    def _text(self, request: LLMRequest) -> str | Awaitable[str]:
-        if request.model in ("summarize", "summary"):
-            return f"[offline summary] {summarize(request.prompt)}"
-        if request.model == "echo":
-            return f"[offline echo] {request.prompt}"
+    def _answer(self, request: LLMRequest) -> Answer | Awaitable[Answer]:
+        if request.model in ("summarize", "summary", "echo"):
+            return self._made_up(request)
         if request.model != "scripted":
             raise ConfigError(
                 f"{self.name}:{request.model} is not an offline model. The offline models are "
@@ -124,25 +198,59 @@ class OfflineLLM(LLMProvider):
         script = active_script or self.config_script
         return script.answer(request)
 
+    def _made_up(self, request: LLMRequest) -> Answer:
+        prompt = request.prompt
+        results = _pending_results(request)
+        if request.tools and request.tool_choice != "none" and not results:
+            return self._tool_calls(request, prompt)
+        if results:
+            prompt = " ".join(result.content for result in results)
+        if request.output is not None:
+            label = " ".join(f"[offline] {prompt}".split()[:24])
+            return json.dumps(example(request.output.schema, label))
+        if request.model == "echo":
+            return f"[offline echo] {prompt}"
+        return f"[offline summary] {summarize(prompt)}"
+
+    def _tool_calls(self, request: LLMRequest, prompt: str) -> list[ToolCall]:
+        chosen = [t for t in request.tools if t.name == request.tool_choice] or list(request.tools)
+        turn = sum(1 for m in request.messages if m.role == "assistant")
+        words = " ".join(prompt.split()[:12])
+        calls = []
+        for index, spec in enumerate(chosen):
+            required = spec.parameters.get("required", ())
+            arguments = example(spec.parameters, words)  # optional ones keep their defaults
+            arguments = {key: value for key, value in arguments.items() if key in required}
+            calls.append(ToolCall(f"offline_call_{turn}_{index}", spec.name, arguments))
+        return calls
+
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Answer ``request`` locally."""
-        text = self._text(request)
-        if inspect.isawaitable(text):
-            text = await text
-        prompt_words = sum(_words(m.content) for m in request.messages)
+        answer = self._answer(request)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        calls: list[ToolCall] = []
+        if isinstance(answer, ToolCall):
+            calls = [answer]
+        elif not isinstance(answer, str):
+            calls = list(answer)
+        text = answer if isinstance(answer, str) else ""
+        prompt_words = sum(_words(m.text) for m in request.messages)
         prompt_words += _words(request.system or "")
         return LLMResponse(
             text=text,
             model=request.model,
             provider=self.name,
-            usage=Usage(input_tokens=prompt_words, output_tokens=_words(text)),
-            finish_reason="stop",
+            usage=Usage(input_tokens=prompt_words, output_tokens=_words(text) + len(calls)),
+            finish_reason="tool_calls" if calls else "stop",
             request_id=None,
+            tool_calls=calls,
         )
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
         """Yield the answer word by word, then the response."""
         response = await self.complete(request)
-        for index, word in enumerate(response.text.split(" ")):
-            yield word if index == 0 else f" {word}"
+        if response.text:
+            for index, word in enumerate(response.text.split(" ")):
+                yield word if index == 0 else f" {word}"
         yield response

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from pocketflow.capabilities import TEXT_ONLY, Capabilities, OutputFormat, ToolChoice, ToolSpec
+from pocketflow.parts import Part, TextPart, ToolCall, VendorPart
+
 if TYPE_CHECKING:
     from pocketflow.errors import ConfigError
 
@@ -24,10 +27,32 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message: ``role`` is "system", "user" or "assistant"."""
+    """One chat message: ``role`` is "system", "user" or "assistant".
+
+    ``content`` is a string, or a sequence of parts (:mod:`pocketflow.parts`: text,
+    images, tool calls, tool results), kept as a tuple.
+    """
 
     role: str
-    content: str
+    content: str | tuple[Part, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, (str, tuple)):
+            object.__setattr__(self, "content", tuple(self.content))
+
+    @property
+    def text(self) -> str:
+        """The message's text: the string, or its text parts joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content if isinstance(part, TextPart))
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The content as parts (a string is one text part)."""
+        if isinstance(self.content, str):
+            return (TextPart(self.content),)
+        return self.content
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +60,9 @@ class LLMRequest:
     """A provider-neutral LLM request; each plugin maps it onto its vendor's API.
 
     ``model`` is the model name without the provider prefix. ``options`` holds extra
-    vendor parameters that are passed through unchanged.
+    vendor parameters that are passed through unchanged. ``output`` asks for
+    structured output (how: the provider's ``capabilities_for(model)``); ``tools``
+    are the tools the model may call, ``tool_choice`` whether it must.
     """
 
     model: str
@@ -46,13 +73,16 @@ class LLMRequest:
     stop: tuple[str, ...] | None = None
     seed: int | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    output: OutputFormat | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice = None
 
     @property
     def prompt(self) -> str:
         """The text of the last user message (what offline providers answer)."""
         for message in reversed(self.messages):
             if message.role == "user":
-                return message.content
+                return message.text
         return ""
 
 
@@ -77,7 +107,9 @@ class LLMResponse:
 
     ``provider`` and ``model`` name who actually answered (a fallback may differ from
     the model asked for). ``latency`` is seconds from the first attempt to the answer;
-    ``attempts`` counts tries including retries.
+    ``attempts`` counts tries including retries. ``tool_calls`` are the tools the
+    model asked to call; ``output`` the validated structured output, when a type or
+    schema was asked for.
     """
 
     text: str
@@ -88,6 +120,10 @@ class LLMResponse:
     request_id: str | None = None
     latency: float = 0.0
     attempts: int = 1
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    output: Any = None
+    vendor_parts: list[VendorPart] = field(default_factory=list)
+    """Blocks of the reply only its vendor understands (thinking), sent back in a tool loop."""
 
 
 # --- settings handed to providers -----------------------------------------------------------
@@ -166,11 +202,19 @@ class LLMProvider(ABC):
 
     They raise the normalised errors of :mod:`pocketflow.errors` and leave retries,
     deadlines, limits and fallbacks to the core's call policy (so an SDK's own retries
-    must be turned off).
+    must be turned off). ``capabilities`` declares what they take beyond text (tools,
+    images, structured output); the default is text only, with structured output
+    asked for in the prompt by the core.
     """
+
+    capabilities: Capabilities = TEXT_ONLY
 
     def __init__(self, settings: ProviderSettings) -> None:
         self.settings = settings
+
+    def capabilities_for(self, model: str) -> Capabilities:
+        """What this provider can do with ``model`` (default: :attr:`capabilities`)."""
+        return self.capabilities
 
     @property
     def name(self) -> str:
@@ -314,6 +358,7 @@ def first_line(text: str, limit: int = 200) -> str:
 
 
 __all__: Sequence[str] = (
+    "Capabilities",
     "ComponentSettings",
     "Feedback",
     "FeedbackProvider",

@@ -35,6 +35,8 @@ from pocketflow.runtime import reset_runtime
 if TYPE_CHECKING:
     import respx
 
+pytest.register_assert_rewrite("pocketflow.conformance")  # readable failures in the suite
+
 _CLEARED_PREFIXES = ("POCKETFLOW_", "OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_")
 """Settings, keys, base URLs and ids that PocketFlow or the vendor SDKs read."""
 

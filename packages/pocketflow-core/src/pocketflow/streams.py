@@ -16,7 +16,8 @@ from pocketflow.providers import LLMResponse
 
 
 class LLMStream:
-    """An async iterator of text chunks; ``response`` holds usage once it is exhausted.
+    """An async iterator of text chunks; ``response`` holds usage once it is exhausted
+    (and its ``tool_calls``, and its validated ``output`` when ``output=`` was given).
 
     Leaving an ``async for`` loop over it early (``break``, an exception), calling
     :meth:`aclose` or dropping it ends the stream: its concurrency slot is given back at

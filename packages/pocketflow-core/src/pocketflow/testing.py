@@ -11,6 +11,10 @@ points respx at httpcore2, so a test mocks vendor HTTP with ordinary respx route
 The pytest fixtures built on these live in :mod:`pocketflow.pytest_plugin` and are
 available in every test once pocketflow-core is installed (``pytest11`` entry point).
 respx is needed only for :func:`mock_vendor_http`: install ``pocketflow-core[testing]``.
+
+The provider conformance suite, :class:`ProviderConformance` with the
+:class:`VendorWire` a plugin describes its API in, lives in
+:mod:`pocketflow.conformance` and is importable from here.
 """
 
 from __future__ import annotations
@@ -22,9 +26,26 @@ from typing import TYPE_CHECKING, Any
 
 from pocketflow import offline, policy
 from pocketflow.offline import Reply, Script
+from pocketflow.parts import ToolCall
 
 if TYPE_CHECKING:
     import respx
+
+    from pocketflow.conformance import ProviderConformance as ProviderConformance
+    from pocketflow.conformance import SentMessage as SentMessage
+    from pocketflow.conformance import VendorWire as VendorWire
+
+_CONFORMANCE_NAMES = ("ProviderConformance", "SentMessage", "VendorWire")
+
+
+def __getattr__(name: str) -> Any:
+    # The conformance suite imports pytest: loaded only when asked for.
+    if name in _CONFORMANCE_NAMES:
+        from pocketflow import conformance
+
+        return getattr(conformance, name)
+    raise AttributeError(f"module 'pocketflow.testing' has no attribute {name!r}")
+
 
 HTTPCORE2_TARGETS = [
     "httpcore2._sync.connection.HTTPConnection",
@@ -101,12 +122,16 @@ def script_llm(
 ) -> Iterator[Script]:
     """Make ``offline:scripted`` answer from ``replies`` (in turn) and ``rules``.
 
-    A reply is text, an exception to raise (e.g. ``RateLimitError(...)``) or a
-    function of the request. ``script.requests`` records every request answered.
+    A reply is text, a :class:`~pocketflow.parts.ToolCall` (or a list of them: the
+    tools the model asks for), an exception to raise (e.g. ``RateLimitError(...)``) or
+    a function of the request. ``script.requests`` records every request answered.
     """
-    if isinstance(replies, (str, BaseException)) or callable(replies):
-        replies = [replies]
-    script = Script(replies=list(replies), rules=list((rules or {}).items()))
+    turns: list[Reply]
+    if isinstance(replies, (str, BaseException, ToolCall)) or callable(replies):
+        turns = [replies]
+    else:
+        turns = list(replies)
+    script = Script(replies=turns, rules=list((rules or {}).items()))
     previous = offline.active_script
     offline.active_script = script
     try:

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from pocketflow.hookspecs import RegisterLLMProvider
     from pocketflow.providers import LLMProvider, ProviderSettings
 
-SETTINGS: dict[str, type | tuple[type, ...]] = {"max_tokens": int}
-"""Extra keys ``[providers.anthropic]`` accepts: the default ``max_tokens`` of a reply."""
+SETTINGS: dict[str, type | tuple[type, ...]] = {"max_tokens": int, "structured_output": str}
+"""Extra keys ``[providers.anthropic]`` accepts: the default ``max_tokens`` of a reply, and
+how structured output is asked for (``"native"`` or ``"tool"``; default: by model)."""
 
 
 def make_provider(settings: ProviderSettings) -> LLMProvider:

@@ -17,16 +17,31 @@ from collections.abc import AsyncIterator
 import anthropic
 import httpx2
 
+from pocketflow.capabilities import ALL_PARTS, Capabilities
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
 from pocketflow_anthropic import DEFAULT_KEY_ENV
 from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client
 from pocketflow_anthropic.errors import CallContext, normalise
 from pocketflow_anthropic.model_warnings import warn_about_model
-from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, build_call
+from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, OutputMechanism, build_call
 from pocketflow_anthropic.replies import StreamedReply, parse_message
 
 REQUEST_ID_HEADER = "request-id"
 MESSAGES_PATH = "/v1/messages"
+
+NATIVE = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
+FORCED_TOOL = Capabilities(structured_output="tool", tools=True, parts=ALL_PARTS)
+
+MODELS_BEFORE_STRUCTURED_OUTPUT = (
+    "claude-3",
+    "claude-2",
+    "claude-instant",
+    "claude-sonnet-4-0",
+    "claude-sonnet-4-2025",
+    "claude-opus-4-0",
+    "claude-opus-4-2025",
+)
+"""Model name prefixes without native structured output: they get a forced tool."""
 
 EventStream = anthropic.AsyncStream[object]
 """The SDK's SSE stream, yielding each event's JSON as a plain dict (``error`` events
@@ -34,11 +49,17 @@ raise, ``ping`` events are skipped)."""
 
 
 class AnthropicProvider(LLMProvider):
-    """Claude models on ``anthropic.AsyncAnthropic``; see the package README."""
+    """Claude models on ``anthropic.AsyncAnthropic``; see the package README.
+
+    Structured output uses the Messages API's ``output_config.format`` on models that
+    have it, else a forced tool (``structured_output = "native"`` or ``"tool"`` under
+    ``[providers.anthropic]`` decides for every model).
+    """
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self.default_max_tokens = _default_max_tokens(settings)
+        self.structured_output = _structured_output(settings)
         self.key_variable = settings.api_key_env or DEFAULT_KEY_ENV
         self._api_key: str | None = None
         self._clients: PerLoop[anthropic.AsyncAnthropic] = PerLoop(self._new_client)
@@ -46,6 +67,16 @@ class AnthropicProvider(LLMProvider):
     def _new_client(self) -> anthropic.AsyncAnthropic:
         self._api_key = self.settings.api_key(DEFAULT_KEY_ENV)
         return make_client(self.settings, self._api_key)
+
+    def mechanism(self, model: str) -> OutputMechanism:
+        """How structured output is asked of ``model``: natively, or by a forced tool."""
+        if self.structured_output is not None:
+            return self.structured_output
+        return "tool" if model.startswith(MODELS_BEFORE_STRUCTURED_OUTPUT) else "native"
+
+    def capabilities_for(self, model: str) -> Capabilities:
+        """Tools and every message part; structured output natively or by a forced tool."""
+        return NATIVE if self.mechanism(model) == "native" else FORCED_TOOL
 
     def _context(self, request: LLMRequest) -> CallContext:
         return CallContext(
@@ -60,7 +91,9 @@ class AnthropicProvider(LLMProvider):
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Send ``request`` to the Messages API and return the whole answer."""
         client = self._clients.get()
-        call = build_call(request, self.default_max_tokens, stream=False)
+        call = build_call(
+            request, self.default_max_tokens, stream=False, mechanism=self.mechanism(request.model)
+        )
         warn_about_model(call.body)
         try:
             reply = await client.post(
@@ -73,12 +106,15 @@ class AnthropicProvider(LLMProvider):
             provider=self.name,
             model=request.model,
             request_id=reply.headers.get(REQUEST_ID_HEADER),
+            output_tool=call.output_tool,
         )
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
         """Yield the answer's text as it arrives, then one final :class:`LLMResponse`."""
         client = self._clients.get()
-        call = build_call(request, self.default_max_tokens, stream=True)
+        call = build_call(
+            request, self.default_max_tokens, stream=True, mechanism=self.mechanism(request.model)
+        )
         warn_about_model(call.body)
         try:
             events = await client.post(
@@ -95,6 +131,7 @@ class AnthropicProvider(LLMProvider):
             provider=self.name,
             model=request.model,
             request_id=events.response.headers.get(REQUEST_ID_HEADER),
+            output_tool=call.output_tool,
         )
         try:
             async for event in events:
@@ -110,6 +147,17 @@ class AnthropicProvider(LLMProvider):
     async def aclose(self) -> None:
         """Close this event loop's SDK client and its connection pool."""
         await self._clients.aclose(lambda client: client.close())
+
+
+def _structured_output(settings: ProviderSettings) -> OutputMechanism | None:
+    value = settings.extra.get("structured_output")
+    if value is None:
+        return None
+    if value not in ("native", "tool"):
+        raise settings.config_error(
+            "structured_output", f'must be "native" or "tool", not {value!r}.'
+        )
+    return "native" if value == "native" else "tool"
 
 
 def _default_max_tokens(settings: ProviderSettings) -> int:

@@ -1,11 +1,13 @@
 """Messages API replies as :class:`~pocketflow.providers.LLMResponse`: a whole JSON
 message, or a stream of events gathered by :class:`StreamedReply`.
 
-The text is the concatenation of the ``text`` content blocks (tool calls, thinking
-and other blocks are left out). ``stop_reason`` becomes ``finish_reason`` unchanged
-(``end_turn``, ``max_tokens``, ``stop_sequence``, ...). Usage maps ``input_tokens``,
-``output_tokens``, ``cache_read_input_tokens`` -> ``cache_read_tokens`` and
-``cache_creation_input_tokens`` -> ``cache_write_tokens``.
+The text is the concatenation of the ``text`` content blocks; ``tool_use`` blocks
+are the tool calls (their ``input`` the arguments), except a call of the forced
+output tool (``output_tool``), whose input is the structured answer: it becomes
+the text, as JSON. Thinking and other blocks are left out. ``stop_reason`` becomes
+``finish_reason`` unchanged (``end_turn``, ``max_tokens``, ``stop_sequence``, ...).
+Usage maps ``input_tokens``, ``output_tokens``, ``cache_read_input_tokens`` ->
+``cache_read_tokens`` and ``cache_creation_input_tokens`` -> ``cache_write_tokens``.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from pocketflow.errors import LLMConnectionError, MalformedResponseError
+from pocketflow.parts import ToolCall, VendorPart
 from pocketflow.providers import LLMResponse, Usage, first_line
+
+THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+"""Blocks that must go back with the tool calls they led to (extended thinking)."""
 
 _USAGE_FIELDS = {
     "input_tokens": "input_tokens",
@@ -37,7 +43,14 @@ def update_usage(usage: Usage, reported: Mapping[str, Any]) -> None:
             setattr(usage, field, count)
 
 
-def parse_message(body: bytes, *, provider: str, model: str, request_id: str | None) -> LLMResponse:
+def parse_message(
+    body: bytes,
+    *,
+    provider: str,
+    model: str,
+    request_id: str | None,
+    output_tool: str | None = None,
+) -> LLMResponse:
     """The :class:`LLMResponse` for a Messages API reply ``body`` (JSON bytes).
 
     Raises MalformedResponseError when the body is not JSON or has no content list.
@@ -60,12 +73,24 @@ def parse_message(body: bytes, *, provider: str, model: str, request_id: str | N
     if not isinstance(content, list):
         raise malformed("the reply has no 'content' list")
     texts = []
+    calls: list[ToolCall] = []
+    kept: list[VendorPart] = []
     for block in content:
         if isinstance(block, dict) and block.get("type") == "text":
             text = block.get("text")
             if not isinstance(text, str):
                 raise malformed("a text content block has no text")
             texts.append(text)
+        elif isinstance(block, dict) and block.get("type") == "tool_use":
+            arguments = block.get("input")
+            if not isinstance(block.get("name"), str) or not isinstance(arguments, dict):
+                raise malformed("a tool_use block has no name or no input object")
+            if block["name"] == output_tool:
+                texts = [json.dumps(arguments, ensure_ascii=False)]
+            else:
+                calls.append(ToolCall(str(block.get("id") or ""), block["name"], arguments))
+        elif isinstance(block, dict) and block.get("type") in THINKING_BLOCKS:
+            kept.append(VendorPart("anthropic", block))
     usage = Usage()
     if isinstance(payload.get("usage"), dict):
         update_usage(usage, payload["usage"])
@@ -77,6 +102,8 @@ def parse_message(body: bytes, *, provider: str, model: str, request_id: str | N
         usage=usage,
         finish_reason=stop_reason if isinstance(stop_reason, str) else None,
         request_id=request_id,
+        tool_calls=calls,
+        vendor_parts=kept if calls else [],
     )
 
 
@@ -89,10 +116,19 @@ class StreamedReply:
     stops, non-text deltas) carry nothing the response keeps.
     """
 
-    def __init__(self, *, provider: str, model: str, request_id: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        provider: str,
+        model: str,
+        request_id: str | None,
+        output_tool: str | None = None,
+    ) -> None:
         self.provider = provider
         self.model = model
         self.request_id = request_id
+        self.output_tool = output_tool
+        self.tool_blocks: dict[int, dict[str, Any]] = {}
         self.parts: list[str] = []
         self.usage = Usage()
         self.stop_reason: str | None = None
@@ -113,6 +149,16 @@ class StreamedReply:
                 if isinstance(text, str) and text:
                     self.parts.append(text)
                     return text
+            if isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+                return self._input_delta(event.get("index"), delta.get("partial_json"))
+        elif kind == "content_block_start":
+            block = event.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "tool_use":
+                self.tool_blocks[int(event.get("index") or 0)] = {
+                    "id": str(block.get("id") or ""),
+                    "name": str(block.get("name") or ""),
+                    "json": "",
+                }
         elif kind == "message_start":
             message = event.get("message")
             if isinstance(message, dict):
@@ -129,6 +175,33 @@ class StreamedReply:
         elif kind == "message_stop":
             self.finished = True
         return None
+
+    def _input_delta(self, index: object, partial: object) -> str | None:
+        block = self.tool_blocks.get(index) if isinstance(index, int) else None
+        if block is None or not isinstance(partial, str) or not partial:
+            return None
+        block["json"] += partial
+        if block["name"] == self.output_tool:  # the structured answer streams as text
+            self.parts.append(partial)
+            return partial
+        return None
+
+    def _tool_calls(self) -> list[ToolCall]:
+        calls = []
+        for _, block in sorted(self.tool_blocks.items()):
+            if block["name"] == self.output_tool:
+                continue
+            try:
+                arguments = json.loads(block["json"]) if block["json"] else {}
+            except ValueError as error:
+                raise MalformedResponseError(
+                    f"a streamed tool call's input is not JSON ({error})",
+                    provider=self.provider,
+                    model=self.model,
+                    request_id=self.request_id,
+                ) from error
+            calls.append(ToolCall(block["id"], block["name"], arguments))
+        return calls
 
     def _add_usage(self, reported: object) -> None:
         if isinstance(reported, dict):
@@ -151,4 +224,5 @@ class StreamedReply:
             usage=self.usage,
             finish_reason=self.stop_reason,
             request_id=self.request_id,
+            tool_calls=self._tool_calls(),
         )

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx2
 import openai
 
+from pocketflow.capabilities import ALL_PARTS, Capabilities
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
-from pocketflow_openai.body import chat_body, stream_body
+from pocketflow_openai.body import chat_body, encode_body, stream_body
 from pocketflow_openai.chunks import ChunkStream
 from pocketflow_openai.client import azure_client, openai_client
 from pocketflow_openai.connection import Connection, azure_connection, openai_connection
@@ -46,7 +48,13 @@ class Session:
 
 
 class OpenAIProvider(LLMProvider):
-    """OpenAI Chat Completions, and every OpenAI-compatible endpoint (``kind = "openai"``)."""
+    """OpenAI Chat Completions, and every OpenAI-compatible endpoint (``kind = "openai"``).
+
+    Structured output is a strict ``json_schema`` response format; tools are function
+    tools; messages take text, images, tool calls and tool results.
+    """
+
+    capabilities = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
 
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
@@ -65,6 +73,11 @@ class OpenAIProvider(LLMProvider):
         client = self._build(connection)
         return Session(client, connection, str(client.base_url).rstrip("/"))
 
+    def _payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as JSON bytes (``content``): the SDK sends them as they are, where it
+        would copy a dict deeply first (which a structured output schema makes costly)."""
+        return {"content": encode_body(body)}
+
     def _reply_context(self, request: LLMRequest, reply: httpx2.Response) -> ReplyContext:
         request_id = reply.headers.get(REQUEST_ID_HEADER)
         return ReplyContext(self.name, request.model, reply.status_code, request_id)
@@ -75,7 +88,10 @@ class OpenAIProvider(LLMProvider):
         body = chat_body(request, session.connection.max_tokens_param)
         try:
             reply = await session.client.post(
-                CHAT_COMPLETIONS, body=body, cast_to=httpx2.Response, options=REQUEST_OPTIONS
+                CHAT_COMPLETIONS,
+                **self._payload(body),
+                cast_to=httpx2.Response,
+                options=REQUEST_OPTIONS,
             )
         except openai.OpenAIError as error:
             raise translate(error, self._context(session, request)) from error
@@ -88,7 +104,7 @@ class OpenAIProvider(LLMProvider):
         try:
             chunks = await session.client.post(
                 CHAT_COMPLETIONS,
-                body=body,
+                **self._payload(body),
                 cast_to=object,
                 options=REQUEST_OPTIONS,
                 stream=True,
@@ -137,6 +153,10 @@ class AzureOpenAIProvider(OpenAIProvider):
     def _build(self, connection: Connection) -> openai.AsyncOpenAI:
         """The Azure SDK client for ``connection``."""
         return azure_client(connection, self.settings)
+
+    def _payload(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The body as a dict: the Azure client reads its ``model`` to route the call."""
+        return {"body": body}
 
 
 async def _close(session: Session) -> None:

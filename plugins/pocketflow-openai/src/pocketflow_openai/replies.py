@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocketflow.errors import MalformedResponseError
+from pocketflow.parts import ToolCall
 from pocketflow.providers import LLMResponse, Usage, first_line
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -54,14 +55,43 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
     message = choice.get("message")
     if not isinstance(message, dict):
         raise context.malformed("the reply's first choice has no message")
+    text = _text(message.get("content"), context)
+    refusal = message.get("refusal")
+    if not text and isinstance(refusal, str):
+        text = refusal  # so a refused structured output says why it does not fit
+    calls = message.get("tool_calls") or []
+    if not isinstance(calls, list):
+        raise context.malformed("the message's tool_calls is not a list")
     return LLMResponse(
-        text=_text(message.get("content"), context),
+        text=text,
         model=_model(data, context),
         provider=context.provider,
         usage=parse_usage(data.get("usage")),
         finish_reason=_text_or_none(choice.get("finish_reason")),
         request_id=context.request_id,
+        tool_calls=[_tool_call(call, context) for call in calls],
     )
+
+
+def _tool_call(call: Any, context: ReplyContext) -> ToolCall:
+    function = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+        raise context.malformed("a tool call has no function name")
+    return ToolCall(
+        str(call.get("id") or ""), function["name"], _arguments(function.get("arguments"), context)
+    )
+
+
+def _arguments(raw: Any, context: ReplyContext) -> dict[str, Any]:
+    if raw in (None, ""):
+        return {}
+    try:
+        arguments = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError as error:
+        raise context.malformed(f"a tool call's arguments are not JSON ({error})") from error
+    if not isinstance(arguments, dict):
+        raise context.malformed("a tool call's arguments are not a JSON object")
+    return arguments
 
 
 def parse_usage(usage: Any) -> Usage:
@@ -113,6 +143,7 @@ class StreamedReply:
     model: str | None = None
     finish_reason: str | None = None
     usage: Usage = field(default_factory=Usage)
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, chunk: object) -> str:
         """Take one chunk; return its text delta ("" when it carries none)."""
@@ -128,6 +159,8 @@ class StreamedReply:
         choice = choices[0]
         self.finish_reason = _text_or_none(choice.get("finish_reason")) or self.finish_reason
         delta = choice.get("delta")
+        if isinstance(delta, dict) and delta.get("tool_calls"):
+            self._add_calls(delta["tool_calls"])
         text = delta.get("content") if isinstance(delta, dict) else None
         if not text:
             return ""
@@ -136,9 +169,29 @@ class StreamedReply:
         self.parts.append(text)
         return text
 
+    def _add_calls(self, deltas: Any) -> None:
+        """Fold tool call deltas: the first of each index has id and name, every one a
+        piece of the arguments' JSON."""
+        if not isinstance(deltas, list):
+            raise self.context.malformed("a stream delta's tool_calls is not a list")
+        for delta in deltas:
+            if not isinstance(delta, dict) or not isinstance(delta.get("index"), int):
+                raise self.context.malformed("a streamed tool call has no index")
+            call = self.calls.setdefault(delta["index"], {"id": "", "name": "", "arguments": ""})
+            function = delta.get("function")
+            function = function if isinstance(function, dict) else {}
+            call["id"] = delta.get("id") or call["id"]
+            call["name"] = function.get("name") or call["name"]
+            call["arguments"] += function.get("arguments") or ""
+
     def response(self) -> LLMResponse:
         """The whole answer, once the stream has ended."""
+        calls = [
+            ToolCall(c["id"], c["name"], _arguments(c["arguments"], self.context))
+            for _, c in sorted(self.calls.items())
+        ]
         return LLMResponse(
+            tool_calls=calls,
             text="".join(self.parts),
             model=self.model or self.context.model,
             provider=self.context.provider,
