@@ -5,6 +5,7 @@ pocketflow models     providers, aliases, the default model, and where each came
 pocketflow config     the effective configuration with its sources (keys: set/unset only)
 pocketflow run        run a flow durably (pocketflow run MODULE:ATTR --shared JSON)
 pocketflow runs       list, show, resume, cancel and prune durable runs
+pocketflow NAME       a command a plugin adds (register_commands), e.g. serve (pocketflow-web)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
+from pocketflow.plugin_commands import add_plugin_commands, run_plugin_command
 from pocketflow.plugins import PluginManager, get_plugin_manager
 from pocketflow.runs import commands as run_commands
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
@@ -50,6 +52,11 @@ def show_plugins(plugins: PluginManager) -> list[str]:
             lines.append(f"  {name:<12}{schemes} {registration.description}")
         if not table:
             lines.append("  (none)")
+    lines.append("Commands (pocketflow NAME):")
+    for name, command in sorted(plugins.commands.items()):
+        lines.append(f"  {name:<12} {command.help} [{command.plugin}]")
+    if not plugins.commands:
+        lines.append("  (none)")
     return lines
 
 
@@ -121,9 +128,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("models", help="providers, aliases and the default model")
     commands.add_parser("config", help="the effective configuration and its sources")
     run_commands.add_commands(commands)
+    plugin_commands = add_plugin_commands(commands)
     arguments = parser.parse_args(argv)
     if arguments.command in run_commands.COMMANDS:
         return run_commands.main(arguments)
+    if arguments.command in plugin_commands:
+        return run_plugin_command(plugin_commands[arguments.command], arguments)
     try:
         if arguments.command == "plugins":
             lines = show_plugins(get_plugin_manager())
