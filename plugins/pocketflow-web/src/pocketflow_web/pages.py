@@ -236,12 +236,12 @@ def question_page(
             "picks it up; this page looks again every 3 s.</p>"
         )
     body = (
-        f"{notice}<h1>{escape(question.flow or 'Question')}</h1>"
+        f"{notice}<h1>Run {escape(question.run_id)}</h1>"
         f"{_facts(question, info, now)}"
         f'<h2>Content</h2><pre class="content">{escape(question.content)}</pre>'
         f"{form}<h2>Recent steps</h2>{_steps_table(steps)}"
     )
-    return layout(question.flow or "Question", body, refresh=3 if pending else None)
+    return layout(f"Run {question.run_id}", body, refresh=3 if pending else None)
 
 
 def history_page(questions: Sequence[Question], *, days: int, now: float) -> str:
