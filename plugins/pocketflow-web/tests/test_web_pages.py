@@ -9,6 +9,7 @@ from review_helpers import Runner, asking_flow, csrf_of, key_of
 from starlette.testclient import TestClient
 
 from pocketflow.runs import answer_sync
+from pocketflow.runs.answers import answer_in
 from pocketflow.runs.store import RunStore
 
 pytestmark = pytest.mark.filterwarnings("ignore:Flow ends")
@@ -125,3 +126,27 @@ def test_a_verdict_other_than_approve_or_deny_is_refused(
     response = browser.post("/questions/owls/answer", data=answer_form(browser, "owls", "maybe"))
     assert response.status_code == 400
     assert "answer approve or deny" in response.text
+
+
+def test_history_marks_a_question_whose_default_applied(
+    browser: TestClient, run_flow: Runner, store: RunStore
+) -> None:
+    run_flow("owls")
+    asyncio.run(answer_in(store, "owls", "deny", comment="no answer in time", expired=True))
+    page = browser.get("/history").text
+    assert '<strong class="deny">deny</strong> (expired) · no answer in time' in page
+
+
+def test_a_long_list_comes_in_pages(
+    browser: TestClient, run_flow: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pocketflow_web.app.PAGE_SIZE", 2)
+    for name in ("first", "second", "third"):
+        run_flow(name, flow=asking_flow, draft=f"About the {name}")
+    page_one = browser.get("/").text
+    assert "/questions/third" in page_one and "/questions/second" in page_one
+    assert "/questions/first" not in page_one
+    assert "page 1 of 2" in page_one and 'href="/?page=2">Older</a>' in page_one
+    page_two = browser.get("/", params={"page": "2"}).text
+    assert "/questions/first" in page_two and "/questions/third" not in page_two
+    assert 'class="count">3<' in page_two

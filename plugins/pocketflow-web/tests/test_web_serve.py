@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
 from review_helpers import TOKEN, Runner
 
+from pocketflow.cli import main
 from pocketflow_web.testing import serve_process
 
 pytestmark = pytest.mark.filterwarnings("ignore:Flow ends")
@@ -65,16 +64,12 @@ def test_a_token_from_the_environment_is_not_printed(
     assert "with the token from POCKETFLOW_WEB_TOKEN" in server.output
 
 
-def test_a_port_in_use_is_a_clear_error(store_url: str, tmp_path: Path) -> None:
+def test_a_port_in_use_is_a_clear_error(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        command = ["serve", "--port", str(port), "--store", store_url]
-        result = subprocess.run(
-            [sys.executable, "-m", "pocketflow", *command],
-            cwd=tmp_path, env=clean_environment(), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
-    assert result.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
-    assert "--port 0 for a free one" in result.stderr
+        assert main(["serve", "--port", str(port), "--store", store_url]) == 1
+    error = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in error
+    assert "--port 0 for a free one" in error

@@ -39,14 +39,17 @@ async def recent_answers(
 async def question_of(
     store: RunStore, run_id: str, *, waiting_only: bool = False
 ) -> Question | None:
-    """The run's waiting question, else (unless ``waiting_only``) its latest one."""
-    for question in await store.questions("waiting", FETCH_LIMIT * 20):
-        if question.run_id == run_id:
-            return question
-    if waiting_only:
+    """The run's waiting question, else (unless ``waiting_only``) its latest one.
+
+    The store contract has no lookup by run: this reads the waiting questions (or, for
+    a run that waits on none, all of them) and picks the run's.
+    """
+    info = await store.get(run_id)
+    if info is None or (waiting_only and info.status != "waiting"):
         return None
-    for question in await store.questions(None, FETCH_LIMIT * 20):
-        if question.run_id == run_id:
+    status: QuestionStatus | None = "waiting" if info.status == "waiting" else None
+    for question in await store.questions(status, FETCH_LIMIT * 20):
+        if question.run_id == run_id and (status is None or question.status == status):
             return question
     return None
 
