@@ -56,6 +56,7 @@ def test_the_token_becomes_a_strict_httponly_cookie_and_leaves_the_address(
     assert response.status_code == 303
     assert response.headers["location"] == "/?flow=x"
     cookie = response.headers["set-cookie"]
+    assert cookie.startswith("pocketflow_web_8421=")  # its own port: another server keeps its
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert TOKEN not in cookie
     assert anonymous.get("/").status_code == 200

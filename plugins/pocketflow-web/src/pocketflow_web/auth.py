@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "pocketflow_web"
+"""The session cookie's name, before the port: two servers on one host keep their own."""
 ENV_TOKEN = "POCKETFLOW_WEB_TOKEN"
 SECURITY_HEADERS = [
     (b"content-security-policy",
@@ -60,6 +61,11 @@ class Keys:
         return hmac.compare_digest(candidate.encode(), self.csrf.encode())
 
 
+def cookie_name(request: Request) -> str:
+    """``pocketflow_web_PORT``: cookies are shared by every port of a host."""
+    return f"{COOKIE}_{request.url.port or 80}"
+
+
 def via(request: Request) -> Via:
     """How the gate let ``request`` in."""
     how: Via = request.scope["pocketflow_web_via"]
@@ -95,7 +101,7 @@ class TokenGate:
             rest = urlencode([(name, value) for name, value in query if name != "token"])
             response = RedirectResponse(request.url.path + (f"?{rest}" if rest else ""), 303)
             response.set_cookie(
-                COOKIE, self.keys.session, httponly=True, samesite="strict", path="/"
+                cookie_name(request), self.keys.session, httponly=True, samesite="strict", path="/"
             )
             return response
         scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
@@ -104,7 +110,7 @@ class TokenGate:
                 return _refused(is_api, "The bearer token is wrong.")
             scope["pocketflow_web_via"] = "bearer"
             return None
-        if not is_api and self.keys.is_session(request.cookies.get(COOKIE, "")):
+        if not is_api and self.keys.is_session(request.cookies.get(cookie_name(request), "")):
             if request.method != "GET" and request.headers.get("sec-fetch-site") == "cross-site":
                 return _forbidden("A page of another site may not change anything here.")
             scope["pocketflow_web_via"] = "cookie"
