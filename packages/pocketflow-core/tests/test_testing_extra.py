@@ -25,6 +25,12 @@ def test_mock_vendor_http_without_respx_says_to_install_the_testing_extra(
     assert "vendor_http" in str(caught.value)
 
 
+@pytest.fixture
+def anyio_backend() -> str:
+    """PocketFlow runs on asyncio (anyio would also try trio when it is installed)."""
+    return "asyncio"
+
+
 @pytest.mark.anyio
 async def test_an_async_test_function_uses_the_fixtures(
     llm_script: Callable[..., Script], feedback_script: Callable[..., None]

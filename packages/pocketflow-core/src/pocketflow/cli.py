@@ -7,6 +7,7 @@ pocketflow config     the effective configuration with its sources (keys: set/un
                       a secret written into a config file is hidden, with the reason)
 pocketflow run        run a flow durably (pocketflow run MODULE:ATTR --shared JSON)
 pocketflow runs       list, show, answer, resume, cancel and prune durable runs; a worker
+pocketflow NAME       a command a plugin adds (register_commands), e.g. serve (pocketflow-web)
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pocketflow import prompt_command, redaction
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
 from pocketflow.errors import PocketFlowError
 from pocketflow.install_hints import install_hint
+from pocketflow.plugin_commands import add_plugin_commands, run_plugin_command
 from pocketflow.plugins import PluginManager, get_plugin_manager
 from pocketflow.runs import commands as run_commands
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
@@ -56,6 +58,11 @@ def show_plugins(plugins: PluginManager) -> list[str]:
             lines.append(f"  {name:<12}{schemes} {registration.description}")
         if not table:
             lines.append("  (none)")
+    lines.append("Commands (pocketflow NAME):")
+    for name, command in sorted(plugins.commands.items()):
+        lines.append(f"  {name:<12} {command.help} [{command.plugin}]")
+    if not plugins.commands:
+        lines.append("  (none)")
     return lines
 
 
@@ -157,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("config", help="the effective configuration and its sources")
     prompt_command.add_parser(commands)
     run_commands.add_commands(commands)
+    plugin_commands = add_plugin_commands(commands)
     args = list(sys.argv[1:] if argv is None else argv)
     unknown = _unknown_command(args, commands)
     if unknown:
@@ -165,6 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(args)
     if arguments.command in run_commands.COMMANDS:
         return run_commands.main(arguments)
+    if arguments.command in plugin_commands:
+        return run_plugin_command(plugin_commands[arguments.command], arguments)
     try:
         if arguments.command == "prompt":
             return prompt_command.run(arguments)

@@ -12,11 +12,14 @@ as things happen and must return quickly; their results are ignored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
+    import argparse
+
     from pocketflow.calls import LLMCallRecord
     from pocketflow.providers import (
         FeedbackProviderFactory,
@@ -96,6 +99,22 @@ class RegisterRunStore(Protocol):
         """Register ``factory`` as run store ``name`` for URL ``schemes`` (``sqlite``)."""
 
 
+class RegisterCommand(Protocol):
+    """The ``register`` callback of :func:`register_commands`."""
+
+    def __call__(
+        self,
+        name: str,
+        add_arguments: Callable[[argparse.ArgumentParser], None],
+        run: Callable[[argparse.Namespace], int],
+        *,
+        help: str = "",
+    ) -> None:
+        """Register ``pocketflow NAME``: ``add_arguments(parser)`` declares its options,
+        ``run(arguments)`` does the work and returns the exit status; ``help`` is its line
+        in ``pocketflow --help``."""
+
+
 @hookspec
 def register_llm_providers(register: RegisterLLMProvider) -> None:
     """Register LLM providers: call ``register(name, factory, ...)`` once for each.
@@ -131,6 +150,16 @@ def register_run_stores(register: RegisterRunStore) -> None:
     start from, the ``[runs]`` settings) and returns a
     :class:`~pocketflow.runs.store.RunStore`; it is called once per URL and process.
     A later registration for a scheme does not replace an earlier one.
+    """
+
+
+@hookspec
+def register_commands(register: RegisterCommand) -> None:
+    """Register subcommands of ``pocketflow``: call ``register(name, add_arguments, run)``.
+
+    Called once when plugins load; keep it cheap (import what the command needs inside
+    ``run``). A name the core already uses, or that an earlier plugin took, is skipped
+    with a warning. A command whose ``run`` raises reports the error and exits 1.
     """
 
 

@@ -32,6 +32,7 @@ from pocketflow.errors import PluginError
 from pocketflow.providers import SettingTypes
 
 if TYPE_CHECKING:
+    import argparse
     from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "pocketflow"
@@ -65,6 +66,17 @@ class Registration:
     api_key_env: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class CommandRegistration:
+    """A ``pocketflow`` subcommand a plugin registered through ``register_commands``."""
+
+    name: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    plugin: str
+    help: str = ""
+
+
 @dataclass(slots=True)
 class PluginStatus:
     """How loading one plugin went, for ``pocketflow plugins``."""
@@ -95,6 +107,7 @@ class PluginManager:
         self.store_for_scheme: dict[str, str] = {}
         self.conflicts: list[str] = []
         self._sources: dict[str, str] = {}
+        self.commands: dict[str, CommandRegistration] = {}
 
     def components(self, kind: ComponentKind) -> Mapping[str, Registration]:
         """The registrations of one ``kind``, by name."""
@@ -124,11 +137,13 @@ class PluginManager:
             status.error = unknown
             return status
         for kind in _HOOK_BY_KIND:
-            self._run_register_hook(kind, module, name, status)
-            if status.error:
-                self._forget(name)
-                self.hooks.unregister(name=name)
-                break
+            if not status.error:
+                self._run_register_hook(kind, module, name, status)
+        if not status.error:
+            self._run_commands_hook(module, name, status)
+        if status.error:
+            self._forget(name)
+            self.hooks.unregister(name=name)
         return status
 
     def _unknown_hooks(self, module: object) -> str | None:
@@ -184,6 +199,39 @@ class PluginManager:
         for registration in registered:
             self._store(registration, status)
 
+    def _run_commands_hook(self, module: object, plugin: str, status: PluginStatus) -> None:
+        hook = getattr(module, "register_commands", None)
+        if hook is None or not hasattr(hook, f"{hookspecs.PROJECT}_impl"):
+            return
+        registered: list[CommandRegistration] = []
+
+        def add(
+            name: str,
+            add_arguments: Callable[[argparse.ArgumentParser], None],
+            run: Callable[[argparse.Namespace], int],
+            *,
+            help: str = "",
+        ) -> None:
+            registered.append(CommandRegistration(name, add_arguments, run, plugin, help))
+
+        try:
+            hook(register=add)
+        except Exception as error:
+            status.error = f"register_commands raised {type(error).__name__}: {error}"
+            return
+        for command in registered:
+            if command.name in self.commands:
+                warnings.warn(
+                    f"PocketFlow plugin '{plugin}' registers the command '{command.name}', "
+                    f"which plugin '{self.commands[command.name].plugin}' registered first: "
+                    f"its own is skipped.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                continue
+            self.commands[command.name] = command
+            status.registered.append(f"command {command.name}")
+
     def _store(self, registration: Registration, status: PluginStatus) -> None:
         table = self.components(registration.kind)
         what = f"{registration.kind} '{registration.name}'"
@@ -228,6 +276,8 @@ class PluginManager:
             assert isinstance(table, dict)
             for name in [n for n, r in table.items() if r.plugin == plugin]:
                 del table[name]
+        for name in [n for n, c in self.commands.items() if c.plugin == plugin]:
+            del self.commands[name]
         for scheme in [s for s, n in self.reader_for_scheme.items() if n not in self.readers]:
             del self.reader_for_scheme[scheme]
         for scheme in [s for s, n in self.store_for_scheme.items() if n not in self.run_stores]:
