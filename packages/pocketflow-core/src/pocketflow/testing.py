@@ -11,6 +11,8 @@ points respx at httpcore2, so a test mocks vendor HTTP with ordinary respx route
 The pytest fixtures built on these live in :mod:`pocketflow.pytest_plugin` and are
 available in every test once pocketflow-core is installed (``pytest11`` entry point).
 respx is needed only for :func:`mock_vendor_http` (``pip install respx``).
+:class:`RunStoreContract` is the test kit a run store plugin runs against itself
+(loaded on first use, so importing this module loads no durable-run machinery).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pocketflow.offline import Reply, Script
 
 if TYPE_CHECKING:
     import respx
+
+    from pocketflow.runs.store_contract import RunStoreContract
 
 HTTPCORE2_TARGETS = [
     "httpcore2._sync.connection.HTTPConnection",
@@ -135,3 +139,12 @@ def fake_clock() -> Iterator[FakeClock]:
         yield clock
     finally:
         policy.clock = previous
+
+
+def __getattr__(name: str) -> Any:
+    """Load :class:`RunStoreContract` on first use (it imports the durable-run layer)."""
+    if name == "RunStoreContract":
+        from pocketflow.runs.store_contract import RunStoreContract
+
+        return RunStoreContract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
