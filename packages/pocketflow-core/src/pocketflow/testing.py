@@ -28,7 +28,7 @@ from pocketflow.offline import Reply, Script
 if TYPE_CHECKING:
     import respx
 
-    from pocketflow.runs.store_contract import RunStoreContract
+    from pocketflow.runs.store_contract import RunStoreContract as RunStoreContract
 
 HTTPCORE2_TARGETS = [
     "httpcore2._sync.connection.HTTPConnection",
@@ -144,7 +144,7 @@ def fake_clock() -> Iterator[FakeClock]:
 def __getattr__(name: str) -> Any:
     """Load :class:`RunStoreContract` on first use (it imports the durable-run layer)."""
     if name == "RunStoreContract":
-        from pocketflow.runs.store_contract import RunStoreContract
+        from pocketflow.runs.store_contract import RunStoreContract as RunStoreContract
 
         return RunStoreContract
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

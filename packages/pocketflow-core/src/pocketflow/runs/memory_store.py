@@ -96,7 +96,9 @@ class MemoryRunStore(RunStore):
             info.lease_until = commit.lease_until
             run.scopes[commit.scope] = commit.progress
             run.steps[commit.seq] = step
-            prefixes = (step.key + "|", step.key + "/") if commit.nested else (step.key + "|",)
+            prefixes: tuple[str, ...] = (
+                (step.key + "|", step.key + "/") if commit.nested else (step.key + "|",)
+            )
             for key in [key for key in run.journal if key.startswith(prefixes)]:
                 del run.journal[key]
             if commit.nested:

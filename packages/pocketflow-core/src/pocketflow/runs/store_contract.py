@@ -36,6 +36,7 @@ from pocketflow.runs.store import (
     LoadedRun,
     Question,
     RunInfo,
+    RunStatus,
     RunStore,
     Scope,
     StepRecord,
@@ -98,9 +99,7 @@ def new_commit(
 
 def new_question(key: str = "0|post|0", asked: float = NOW + 5, **fields: Any) -> Question:
     """A question the step ``0`` asks."""
-    return Question(
-        run_id="", key=key, content="Approve?", asked=asked, node="0 (0:A)", **fields
-    )
+    return Question(run_id="", key=key, content="Approve?", asked=asked, node="0 (0:A)", **fields)
 
 
 @contextmanager
@@ -342,9 +341,7 @@ class RunStoreContract:
         assert [q.status for q in await store.questions(None)] == ["expired"]
 
     @store_test
-    async def test_answer_without_a_waiting_question_changes_nothing(
-        self, store: RunStore
-    ) -> None:
+    async def test_answer_without_a_waiting_question_changes_nothing(self, store: RunStore) -> None:
         """QuestionNotWaiting for a running or answered run, and the store stays as it was."""
         with raises(RunNotFoundError, "nope"):
             await store.answer("nope", "approve", None, b"1", NOW)
@@ -410,9 +407,7 @@ class RunStoreContract:
             assert (stored.status, stored.lease_owner, stored.updated) == (
                 "running", WORKER, NOW + 40,
             )  # fmt: skip
-        assert [info.run_id for info in await store.claim(WORKER, NOW + 100, NOW + 41, 5)] == [
-            "q3"
-        ]
+        assert [info.run_id for info in await store.claim(WORKER, NOW + 100, NOW + 41, 5)] == ["q3"]
         assert await store.claim(WORKER, NOW + 100, NOW + 42, 5) == []
         await store.commit("q1", WORKER, new_commit("0", 1))
         with raises(RunLeasedError, "q2"):
@@ -523,9 +518,10 @@ class RunStoreContract:
     @store_test
     async def test_prune_deletes_ended_runs_before_the_cutoff(self, store: RunStore) -> None:
         """prune removes done, failed and cancelled runs older than the cutoff, and their rows."""
-        for run_id, status, at in (
+        ended: tuple[tuple[str, RunStatus, int], ...] = (
             ("old-done", "done", 1), ("old-failed", "failed", 2), ("new-done", "done", 100),
-        ):  # fmt: skip
+        )  # fmt: skip
+        for run_id, status, at in ended:
             await start_new(store, run_id)
             await store.commit(run_id, A, new_commit("0", 1, started=NOW))
             await store.finish(run_id, A, status, state=None, outcome=None, error=None,
