@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pocketflow_postgres.errors import SchemaTooNewError
+import psycopg
+
+from pocketflow_postgres.errors import PostgresStoreError, SchemaTooNewError
 
 # Keys and scopes compare bytewise (COLLATE "C"): a step's journal is deleted by the
 # range [prefix, prefix + U+10FFFF), which a linguistic collation would not keep.
@@ -80,7 +82,14 @@ async def migrate(conn: Any, schema: str, url: str) -> tuple[int, int]:
                 f"this machine (a newer version migrated the database); nothing was changed."
             )
         for version in range(found + 1, target + 1):
-            await conn.execute(MIGRATIONS[version - 1].format(s=schema))
+            try:
+                await conn.execute(MIGRATIONS[version - 1].format(s=schema))
+            except psycopg.DatabaseError as error:
+                failed = PostgresStoreError(
+                    f"Run store {url}: migrating schema {schema!r} to version {version} "
+                    f"failed ({error}); it was rolled back and stays at version {found}."
+                )
+                raise failed from error
         if found != target:
             await conn.execute(
                 f"INSERT INTO {schema}.pocketflow_meta VALUES ('schema_version', %s) "
