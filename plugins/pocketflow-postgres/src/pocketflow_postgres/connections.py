@@ -35,6 +35,7 @@ class Connections:
         self._pool: AsyncConnectionPool[Any] | None = None
         self._home: asyncio.AbstractEventLoop | None = None
         self._opened: asyncio.Future[None] | None = None
+        self._reached = False
         self._made: weakref.WeakSet[psycopg.AsyncConnection[Any]] = weakref.WeakSet()
 
     @asynccontextmanager
@@ -96,14 +97,25 @@ class Connections:
                 first = False
         if first:
             try:
+                if not self._reached:  # a wrong URL fails now, with the server's reason
+                    await (await self._connect()).close()
+                    self._reached = True
                 await pool.open(wait=True, timeout=self.options.connect_timeout)
-            except PoolTimeout as error:
+            except BaseException as error:
                 with self._lock:
-                    self._home, self._pool, self._opened = None, None, None
+                    if self._pool is pool:
+                        self._home, self._pool, self._opened = None, None, None
                 await pool.close()
-                failure = self._unreachable(error)
+                failure = self._unreachable(error) if isinstance(error, PoolTimeout) else error
+                if not isinstance(failure, Exception):  # cancelled: tell the waiters plainly
+                    failure = PostgresStoreError(
+                        f"Run store {self.options.shown_url}: opening connections was "
+                        f"interrupted; try again."
+                    )
                 opening.set_exception(failure)
-                opening.exception()  # retrieved: later callers get their own attempt
+                opening.exception()  # retrieved: later callers make their own attempt
+                if failure is error or not isinstance(error, PoolTimeout):
+                    raise
                 raise failure from error
             opening.set_result(None)
         else:
