@@ -15,6 +15,7 @@ from pocketflow import AsyncFlow, AsyncNode, Flow, Node, call_llm, call_llm_asyn
 from pocketflow.errors import ConfigError
 from pocketflow.runs import close_stores, open_store
 from pocketflow.runtime import reset_runtime
+from pocketflow_postgres.store import PostgresRunStore
 
 pytestmark = pytest.mark.filterwarnings("ignore:Flow ends")
 
@@ -168,6 +169,34 @@ def test_plugin_settings_are_checked(runs_env: pytest.MonkeyPatch, postgres_url:
     reset_runtime()
     with pytest.raises(ConfigError, match=r"statement_timeout' must be a int or float"):
         flow.run({}, run_id="r", store=postgres_url)
+    Path("pocketflow.toml").write_text('[runs]\nsynchronous_commit = "sometimes"\n')
+    reset_runtime()
+    with pytest.raises(ConfigError, match="synchronous_commit must be one of on, off"):
+        flow.run({}, run_id="r", store=postgres_url)
+
+
+def test_timeouts_and_commit_mode_reach_the_server(
+    runs_env: pytest.MonkeyPatch, postgres_url: str, schema: str
+) -> None:
+    """statement_timeout and synchronous_commit are set on the store's connections."""
+    Path("pocketflow.toml").write_text(
+        f'[runs]\nschema = "{schema}"\nstatement_timeout = 2.5\nsynchronous_commit = "off"\n'
+    )
+    reset_runtime()
+
+    async def server_settings() -> tuple[Any, ...]:
+        store = open_store(postgres_url)
+        assert isinstance(store, PostgresRunStore)
+        async with store.connections.connection() as conn:
+            cursor = await conn.execute(
+                "SELECT current_setting('statement_timeout'), "
+                "current_setting('synchronous_commit'), current_setting('application_name')"
+            )
+            row = await cursor.fetchone()
+        assert row is not None
+        return tuple(row)
+
+    assert asyncio.run(server_settings()) == ("2500ms", "off", "pocketflow")
 
 
 def test_the_schema_setting_places_the_tables(

@@ -161,10 +161,12 @@ def _conninfo(options: PostgresOptions) -> str:
             f"Run store URL {options.shown_url} is not a PostgreSQL URL: {error}. "
             f"Write e.g. postgresql://user@host:5432/database."
         ) from error
-    timeout_ms = int(options.statement_timeout * 1000)
+    server_options = f"-c statement_timeout={int(options.statement_timeout * 1000)}"
+    if options.synchronous_commit:
+        server_options += f" -c synchronous_commit={options.synchronous_commit}"
     extra: dict[str, Any] = {
         "connect_timeout": given.get("connect_timeout") or max(1, round(options.connect_timeout)),
         "application_name": given.get("application_name") or "pocketflow",
-        "options": f"{given.get('options') or ''} -c statement_timeout={timeout_ms}".strip(),
+        "options": f"{given.get('options') or ''} {server_options}".strip(),
     }
     return make_conninfo(options.url, **extra)

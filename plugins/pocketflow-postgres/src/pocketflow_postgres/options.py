@@ -16,11 +16,13 @@ SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
     "connect_timeout": (int, float),
     "statement_timeout": (int, float),
     "pool_size": int,
+    "synchronous_commit": str,
 }
 DEFAULT_SCHEMA = "pocketflow"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_STATEMENT_TIMEOUT = 30.0
 DEFAULT_POOL_SIZE = 10
+SYNCHRONOUS_COMMIT = ("on", "off", "local", "remote_write", "remote_apply")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 
 
@@ -33,6 +35,8 @@ class PostgresOptions:
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     statement_timeout: float = DEFAULT_STATEMENT_TIMEOUT
     pool_size: int = DEFAULT_POOL_SIZE
+    synchronous_commit: str | None = None
+    """None: the server's setting (``on`` unless changed: each write waits for its fsync)."""
 
     @classmethod
     def from_location(cls, location: StoreLocation) -> PostgresOptions:
@@ -50,6 +54,7 @@ class PostgresOptions:
             connect_timeout=_seconds(settings, "connect_timeout", DEFAULT_CONNECT_TIMEOUT),
             statement_timeout=_seconds(settings, "statement_timeout", DEFAULT_STATEMENT_TIMEOUT),
             pool_size=_pool_size(settings),
+            synchronous_commit=_synchronous_commit(settings),
         )
 
     @property
@@ -64,6 +69,16 @@ def _seconds(settings: Mapping[str, Any], key: str, default: float) -> float:
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"[runs] {key} must be a number of seconds above 0, not {value!r}.")
     return value
+
+
+def _synchronous_commit(settings: Mapping[str, Any]) -> str | None:
+    value = settings.get("synchronous_commit")
+    if value is not None and value not in SYNCHRONOUS_COMMIT:
+        raise ConfigError(
+            f"[runs] synchronous_commit must be one of {', '.join(SYNCHRONOUS_COMMIT)}, "
+            f"not {value!r}."
+        )
+    return None if value is None else str(value)
 
 
 def _pool_size(settings: Mapping[str, Any]) -> int:

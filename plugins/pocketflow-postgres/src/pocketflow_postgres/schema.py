@@ -25,7 +25,6 @@ MIGRATIONS: list[str] = [
         target text, error text, state bytea, outcome bytea, lease_owner text,
         lease_until double precision NOT NULL DEFAULT 0);
     CREATE INDEX runs_queued ON {s}.runs (updated) WHERE status = 'queued';
-    CREATE INDEX runs_by_update ON {s}.runs (updated);
     CREATE TABLE {s}.run_scopes (
         run_id text COLLATE "C" NOT NULL, scope text COLLATE "C" NOT NULL,
         step integer NOT NULL, next_node text, action text, done boolean NOT NULL,
