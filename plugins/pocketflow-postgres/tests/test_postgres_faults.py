@@ -135,7 +135,7 @@ def test_a_missing_database_is_named_to_every_caller(postgres_url: str) -> None:
 
     async def both() -> list[Any]:
         calls = asyncio.gather(store.get("a"), store.list_runs(), return_exceptions=True)
-        return await asyncio.wait_for(calls, 10)
+        return list(await asyncio.wait_for(calls, 10))
 
     errors = asyncio.run(both())
     assert [type(error) for error in errors] == [PostgresStoreError, PostgresStoreError]
