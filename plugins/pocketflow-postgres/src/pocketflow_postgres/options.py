@@ -11,13 +11,6 @@ from typing import Any
 from pocketflow.errors import ConfigError
 from pocketflow.runs.store import StoreLocation
 
-SETTING_TYPES: dict[str, type | tuple[type, ...]] = {
-    "schema": str,
-    "connect_timeout": (int, float),
-    "statement_timeout": (int, float),
-    "pool_size": int,
-    "synchronous_commit": str,
-}
 DEFAULT_SCHEMA = "pocketflow"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_STATEMENT_TIMEOUT = 30.0

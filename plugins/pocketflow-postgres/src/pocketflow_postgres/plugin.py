@@ -1,13 +1,18 @@
 """Plugin entry point: registers the ``postgres`` run store for postgresql:// URLs.
 
-Importing this module imports no psycopg: the factory loads the store on first use.
+Importing this module imports no psycopg, nor the durable-run layer: the factory loads
+the store on first use.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pocketflow.hookspecs import RegisterRunStore, hookimpl
-from pocketflow.runs.store import RunStore, StoreLocation
-from pocketflow_postgres.options import SETTING_TYPES
+from pocketflow_postgres.settings import SETTING_TYPES
+
+if TYPE_CHECKING:
+    from pocketflow.runs.store import RunStore, StoreLocation
 
 
 def open_postgres_store(location: StoreLocation) -> RunStore:
