@@ -140,3 +140,26 @@ def test_a_missing_database_is_named_to_every_caller(postgres_url: str) -> None:
     errors = asyncio.run(both())
     assert [type(error) for error in errors] == [PostgresStoreError, PostgresStoreError]
     assert all('"no_such_database" does not exist' in str(error) for error in errors)
+
+
+def test_every_pooled_connection_ended_at_once_loses_nothing(
+    postgres_url: str, schema: str
+) -> None:
+    """The server ends all the store's connections (as a restart does): the next writes land."""
+    url = f"{postgres_url}?application_name=pocketflow_restarted"
+    options = PostgresOptions(url, schema=schema)
+
+    async def check(store: PostgresRunStore) -> None:
+        await asyncio.gather(*(store.get("r1") for _ in range(6)))  # the pool grows
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'pocketflow_restarted'"
+            ).fetchone()
+        assert ended is not None and ended[0] >= 1
+        for seq in range(1, 4):
+            await store.commit("r1", "owner", new_commit(str(seq - 1), seq))
+        info = await store.get("r1")
+        assert info is not None and info.steps == 3
+
+    _with_store(options, check)

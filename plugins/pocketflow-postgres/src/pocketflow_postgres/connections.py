@@ -55,6 +55,13 @@ class Connections:
         except PoolTimeout as error:
             raise self._unreachable(error) from error
 
+    async def drop_broken(self) -> None:
+        """After a lost connection: drop every idle pooled one the server ended too."""
+        with self._lock:
+            pool, home = self._pool, self._home
+        if pool is not None and home is asyncio.get_running_loop():
+            await pool.check()
+
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         try:
             return await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)

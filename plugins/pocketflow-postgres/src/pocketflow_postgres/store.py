@@ -103,11 +103,17 @@ class PostgresRunStore(RunStore):
                 ) from error
             except psycopg.OperationalError as error:
                 if attempt == 2 or not retry:
+                    outcome = (
+                        "nothing of the write is half stored (a run resumes from its last commit)"
+                        if retry
+                        else "it may or may not have been stored: look before repeating it"
+                    )
                     raise PostgresStoreError(
                         f"Run store {self.url}: the connection to PostgreSQL was lost "
-                        f"({str(error).strip()}); the write was rolled back or not sent, "
-                        f"and is safe to repeat."
+                        f"({str(error).strip()}); {outcome}."
                     ) from error
+                # A restarted server ended every pooled connection: drop them all.
+                await self.connections.drop_broken()
         raise AssertionError("unreachable")
 
     # --- a run's own writes -------------------------------------------------------------
