@@ -8,6 +8,7 @@ import asyncio
 import psycopg
 import pytest
 
+from pocketflow.runs.store_contract import LEASE, NOW, new_commit, new_info
 from pocketflow_postgres import PostgresStoreError, SchemaTooNewError
 from pocketflow_postgres import schema as schema_module
 from pocketflow_postgres.options import PostgresOptions
@@ -95,3 +96,34 @@ def test_an_older_package_refuses_a_newer_schema(postgres_url: str, schema: str)
     with pytest.raises(SchemaTooNewError, match=r"version 99, newer than .* \(1\)\. Upgrade"):
         asyncio.run(use())
     assert _version(postgres_url, schema) == "99"
+
+
+def test_a_role_without_ddl_rights_uses_a_migrated_schema(postgres_url: str, schema: str) -> None:
+    """Migrations run by hand, the app's role may only read and write rows: that is enough."""
+    asyncio.run(_migrate(postgres_url, schema))
+    role = f"pocketflow_app_{schema}"
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {role} LOGIN")
+        admin.execute(f"GRANT USAGE ON SCHEMA {schema} TO {role}")
+        admin.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}"
+        )
+    app_url = postgres_url.replace("://postgres@", f"://{role}@", 1)
+
+    async def run_as_app() -> tuple[int, int]:
+        store = PostgresRunStore(PostgresOptions(app_url, schema=schema))
+        try:
+            await store.start(new_info("r1"), "owner", NOW + LEASE, NOW)
+            await store.commit("r1", "owner", new_commit("0", 1))
+            info = await store.get("r1")
+            assert info is not None and info.steps == 1
+            return await store.migrate()
+        finally:
+            await store.aclose()
+
+    try:
+        assert asyncio.run(run_as_app()) == (1, 1)
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {role}")
+            admin.execute(f"DROP ROLE {role}")

@@ -61,6 +61,9 @@ async def migrate(conn: Any, schema: str, url: str) -> tuple[int, int]:
     the schema is newer than this package.
     """
     target = schema_version()
+    found = await _current_version(conn, schema)
+    if found == target:  # the usual case: no lock, no DDL (and no need for the right to it)
+        return found, found
     async with conn.transaction():
         # One migrator at a time per schema; others wait here, then find it done.
         await conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"pocketflow:{schema}",))
@@ -96,3 +99,14 @@ async def migrate(conn: Any, schema: str, url: str) -> tuple[int, int]:
                 (str(target),),
             )
     return found, target
+
+
+async def _current_version(conn: Any, schema: str) -> int | None:
+    try:
+        cursor = await conn.execute(
+            f"SELECT value FROM {schema}.pocketflow_meta WHERE key = 'schema_version'"
+        )
+    except psycopg.errors.UndefinedTable:
+        return None
+    row = await cursor.fetchone()
+    return None if row is None else int(row[0])
