@@ -53,7 +53,11 @@ class Connections:
             async with pool.connection(timeout=self.options.connect_timeout) as conn:
                 yield conn
         except PoolTimeout as error:
-            raise self._unreachable(error) from error
+            raise PostgresStoreError(
+                f"Run store {self.options.shown_url}: no connection came free or could be "
+                f"made within {self.options.connect_timeout:g} s (all {self.options.pool_size} "
+                f"of [runs] pool_size busy, or the server out of reach): {error}"
+            ) from error
 
     async def drop_broken(self) -> None:
         """After a lost connection: drop every idle pooled one the server ended too."""
