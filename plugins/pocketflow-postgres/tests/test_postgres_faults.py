@@ -163,3 +163,32 @@ def test_every_pooled_connection_ended_at_once_loses_nothing(
         assert info is not None and info.steps == 3
 
     _with_store(options, check)
+
+
+def test_a_commit_that_landed_before_its_connection_dropped_counts_once(
+    postgres_url: str, schema: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server committed, the reply was lost: the retry sees the step there, adds nothing."""
+    options = PostgresOptions(postgres_url, schema=schema)
+    execute = psycopg.AsyncConnection.execute
+    lost: list[str] = []
+
+    async def reply_lost(conn: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        cursor = await execute(conn, query, *args, **kwargs)
+        if "INSERT INTO" in str(query) and "run_steps" in str(query) and not lost:
+            lost.append("commit")
+            conn.pgconn.finish()  # the connection ends before the caller hears back
+            raise psycopg.OperationalError("server closed the connection unexpectedly")
+        return cursor
+
+    async def check(store: PostgresRunStore) -> None:
+        monkeypatch.setattr(psycopg.AsyncConnection, "execute", reply_lost)
+        await store.commit("r1", "owner", new_commit("0", 1, tokens=(10, 20)))
+        monkeypatch.undo()
+        info = await store.get("r1")
+        assert info is not None
+        assert (info.steps, info.input_tokens, info.output_tokens) == (1, 10, 20)
+        assert len(await store.steps("r1")) == 1
+
+    _with_store(options, check)
+    assert lost == ["commit"]
