@@ -20,6 +20,7 @@ import subprocess
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -44,9 +45,31 @@ def _free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class OwnServer:
+    """A PostgreSQL server this session started, which a test may crash and restart."""
+
+    url: str
+    pg_ctl: list[str]
+    options: str
+    log: Path
+
+    def crash_and_restart(self) -> None:
+        """Stop at once, as a crash does (no checkpoint), then start again."""
+        subprocess.run([*self.pg_ctl, "-m", "immediate", "stop"], check=True, capture_output=True)
+        self.start()
+
+    def start(self) -> None:
+        """Start the server and wait until it takes connections."""
+        subprocess.run(
+            [*self.pg_ctl, "-w", "-l", str(self.log), "-o", self.options, "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+
 @contextlib.contextmanager
-def _own_server() -> Iterator[str]:
-    """Start a PostgreSQL server from the installed binaries; yield its admin DSN."""
+def _own_server() -> Iterator[OwnServer]:
+    """Start a PostgreSQL server from the installed binaries."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb")) or [
         path for path in [shutil.which("initdb")] if path
     ]
@@ -66,25 +89,26 @@ def _own_server() -> Iterator[str]:
             pytest.skip("Running as root and there is no 'postgres' user to run initdb as.")
         os.chown(folder, user.pw_uid, user.pw_gid)
         prefix = ["runuser", "-u", "postgres", "--"]
-    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    server = OwnServer(
+        url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
+        pg_ctl=[*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)],
+        options=f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+        log=folder / "log",
+    )
     try:
         subprocess.run(
             [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
              "--auth=trust", "--no-sync"],
             check=True, capture_output=True,
         )  # fmt: skip
-        subprocess.run(
-            [*pg_ctl, "-w", "-l", str(folder / "log"), "-o",
-             f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+        server.start()
     except subprocess.CalledProcessError as error:
         shutil.rmtree(folder, ignore_errors=True)
         pytest.skip(f"Could not start PostgreSQL from {bin_dir}: {error.stderr.decode()[-500:]}")
     try:
-        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
+        subprocess.run([*server.pg_ctl, "-m", "immediate", "stop"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -108,7 +132,7 @@ def postgres_url() -> Iterator[str]:
             if _answers("127.0.0.1", 5432):
                 admin = "postgresql://postgres@127.0.0.1:5432/postgres"
             else:
-                admin = stack.enter_context(_own_server())
+                admin = stack.enter_context(_own_server()).url
         database = f"pocketflow_test_{uuid.uuid4().hex[:12]}"
         try:
             with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
@@ -120,6 +144,13 @@ def postgres_url() -> Iterator[str]:
         finally:
             with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
                 conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def own_postgres() -> Iterator[OwnServer]:
+    """A server of this module's own, which its tests may crash (never the shared one)."""
+    with _own_server() as server:
+        yield server
 
 
 @pytest.fixture
