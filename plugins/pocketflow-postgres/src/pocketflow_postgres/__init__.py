@@ -9,6 +9,7 @@ Installing the package registers the ``postgres`` run store for ``postgresql://`
     connect_timeout = 10         # seconds
     statement_timeout = 30       # seconds
     pool_size = 10               # connections per process
+    synchronous_commit = "off"   # optional: skip the fsync wait (the server's setting if unset)
 
 See the README for what the store guarantees.
 """
