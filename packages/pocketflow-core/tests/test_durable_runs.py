@@ -452,6 +452,8 @@ def test_the_store_comes_from_the_config_file_the_environment_or_the_call(
         ('[runs]\nstore = "redis://x"\n', "No run store handles redis:// URLs"),
         ('[runs]\nstore = "runs.db"\n', "is not a URL"),
         ("[runs]\nstroe = 1\n", "[runs] has unknown key 'stroe'"),
+        # a key a store declares through register(settings=...) is checked by its type
+        ("[runs]\nsynchronous = 1\n", "'synchronous' must be a str (for the sqlite store)"),
         ('[runs]\nserializer = "yaml"\n', 'serializer must be "json" or "pickle"'),
     ],
 )

@@ -60,6 +60,7 @@ def register_run_stores(register: RegisterRunStore) -> None:
         "sqlite",
         ("sqlite",),
         _open_sqlite,
+        settings={"synchronous": str},
         description="runs in a local SQLite file (sqlite:///path/runs.db)",
     )
     register(

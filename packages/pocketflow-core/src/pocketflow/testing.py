@@ -15,6 +15,8 @@ respx is needed only for :func:`mock_vendor_http`: install ``pocketflow-core[tes
 The provider conformance suite, :class:`ProviderConformance` with the
 :class:`VendorWire` a plugin describes its API in, lives in
 :mod:`pocketflow.conformance` and is importable from here.
+:class:`RunStoreContract` is the test kit a run store plugin runs against itself
+(loaded on first use, so importing this module loads no durable-run machinery).
 """
 
 from __future__ import annotations
@@ -34,16 +36,22 @@ if TYPE_CHECKING:
     from pocketflow.conformance import ProviderConformance as ProviderConformance
     from pocketflow.conformance import SentMessage as SentMessage
     from pocketflow.conformance import VendorWire as VendorWire
+    from pocketflow.runs.store_contract import RunStoreContract as RunStoreContract
 
 _CONFORMANCE_NAMES = ("ProviderConformance", "SentMessage", "VendorWire")
 
 
 def __getattr__(name: str) -> Any:
-    # The conformance suite imports pytest: loaded only when asked for.
+    # The conformance suite imports pytest, the store kit the durable-run layer: each
+    # is loaded only when asked for.
     if name in _CONFORMANCE_NAMES:
         from pocketflow import conformance
 
         return getattr(conformance, name)
+    if name == "RunStoreContract":
+        from pocketflow.runs.store_contract import RunStoreContract
+
+        return RunStoreContract
     raise AttributeError(f"module 'pocketflow.testing' has no attribute {name!r}")
 
 

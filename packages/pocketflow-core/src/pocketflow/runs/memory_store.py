@@ -35,7 +35,8 @@ class _Run:
     info: RunInfo
     scopes: dict[str, Scope] = field(default_factory=dict)
     journal: dict[str, tuple[str, bytes]] = field(default_factory=dict)
-    steps: list[StepRecord] = field(default_factory=list)
+    steps: dict[int, StepRecord] = field(default_factory=dict)
+    """By ``seq``: parallel items may commit out of order."""
     questions: list[Question] = field(default_factory=list)
 
 
@@ -65,7 +66,7 @@ class MemoryRunStore(RunStore):
                     f"Run {info.run_id!r} is being run by {run.info.lease_owner} right now: "
                     f"only one runs it at a time."
                 )
-            run.info.status, run.info.error = "running", None
+            run.info.status, run.info.error, run.info.updated = "running", None, now
             run.info.lease_owner, run.info.lease_until = owner, lease_until
             return LoadedRun(replace(run.info), dict(run.scopes), dict(run.journal))
 
@@ -94,12 +95,15 @@ class MemoryRunStore(RunStore):
             info.updated = step.started + step.duration
             info.lease_until = commit.lease_until
             run.scopes[commit.scope] = commit.progress
-            run.steps.append(step)
-            prefixes = (step.key + "|", step.key + "/")
+            run.steps[commit.seq] = step
+            prefixes: tuple[str, ...] = (
+                (step.key + "|", step.key + "/") if commit.nested else (step.key + "|",)
+            )
             for key in [key for key in run.journal if key.startswith(prefixes)]:
                 del run.journal[key]
-            for scope in [scope for scope in run.scopes if scope.startswith(prefixes[1])]:
-                del run.scopes[scope]
+            if commit.nested:
+                for scope in [scope for scope in run.scopes if scope.startswith(prefixes[1])]:
+                    del run.scopes[scope]
 
     async def finish(
         self,
@@ -229,7 +233,7 @@ class MemoryRunStore(RunStore):
         """The run's committed steps in order."""
         with self._lock:
             run = self._runs.get(run_id)
-            return [] if run is None else list(run.steps)
+            return [] if run is None else [run.steps[seq] for seq in sorted(run.steps)]
 
     async def cancel(self, run_id: str, now: float) -> bool:
         """Mark an unfinished run cancelled."""

@@ -6,7 +6,9 @@ any scheme a store plugin registers (``postgresql://...``). ``POCKETFLOW_RUNS``
 overrides it, and ``store=`` in the call overrides both. ``history = true`` keeps a
 snapshot of ``shared`` per step (off: only the latest). ``serializer`` is ``"json"``
 (default) or ``"pickle"``. ``lease_seconds`` (default 60) is how long a run's lease
-lasts without renewal before another process may take the run over.
+lasts without renewal before another process may take the run over. A store plugin
+declares its own keys (``schema``, ``statement_timeout``, ...) through the ``settings=``
+of its registration; they are checked here like the core's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ _KEYS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "history": (bool, "true to keep a snapshot of shared per step"),
     "serializer": (str, '"json" or "pickle"'),
     "lease_seconds": ((int, float), "seconds a run's lease lasts without renewal"),
-    "synchronous": (str, '"NORMAL" or "FULL" (sqlite: fsync every commit)'),
 }
 
 
@@ -62,13 +63,28 @@ def run_settings(store_url: str | None = None) -> RunSettings:
 
 def _checked(config: Config) -> dict[str, Any]:
     table = dict(config.runs)
+    keys = _known_keys()
     for key, value in table.items():
-        if key not in _KEYS:
-            known = ", ".join(sorted(_KEYS))
+        if key not in keys:
+            known = ", ".join(sorted(keys))
             raise ConfigError(f"{config.where}: [runs] has unknown key '{key}'. Known: {known}.")
-        expected, form = _KEYS[key]
+        expected, form = keys[key]
         check_type(value, expected, f"{config.where}: [runs] '{key}'", form)
     return table
+
+
+def _known_keys() -> dict[str, tuple[type | tuple[type, ...], str]]:
+    """The core's ``[runs]`` keys, and those the installed store plugins declare."""
+    keys = dict(_KEYS)
+    for registration in current_runtime().plugins.run_stores.values():
+        for key, expected in registration.settings.items():
+            names = " or ".join(t.__name__ for t in _as_tuple(expected))
+            keys.setdefault(key, (expected, f"a {names} (for the {registration.name} store)"))
+    return keys
+
+
+def _as_tuple(expected: type | tuple[type, ...]) -> tuple[type, ...]:
+    return expected if isinstance(expected, tuple) else (expected,)
 
 
 _stores: dict[tuple[str, Path], RunStore] = {}

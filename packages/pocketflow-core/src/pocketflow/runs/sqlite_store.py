@@ -150,6 +150,7 @@ class SqliteRunStore(RunStore):
                 "lease_until = ?, updated = ? WHERE run_id = ?",
                 (owner, lease_until, now, info.run_id),
             )
+            stored.status, stored.error, stored.updated = "running", None, now
             stored.lease_owner, stored.lease_until = owner, lease_until
             scopes = {
                 scope: Scope(step, next_node, action, bool(done))

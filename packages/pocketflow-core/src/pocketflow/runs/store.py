@@ -6,8 +6,8 @@ level still running (a *scope*: which step it reached and which node comes next)
 and the journal of answers not yet folded into a committed step. Storage grows with
 the state, not with the number of steps: each commit replaces the snapshot and
 drops the journal entries of the step it commits. A store plugin registers a
-factory through the ``register_run_stores`` hook; :mod:`pocketflow.runs.testing`
-holds the tests every store must pass.
+factory through the ``register_run_stores`` hook, and checks itself with the tests
+every store must pass: :class:`pocketflow.testing.RunStoreContract`.
 """
 
 from __future__ import annotations
