@@ -15,12 +15,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from pocketflow.providers import LLMResponse
+from pocketflow.providers import LLMRequest, LLMResponse
+
+
+@dataclass(frozen=True, slots=True)
+class LLMCallStart:
+    """One call as it starts: the model asked for, who will answer it, and the request.
+
+    ``provider`` and ``request.model`` are the first candidate's (fallbacks may answer
+    instead: the record's response says who did). Made only while a plugin observes calls.
+    """
+
+    model: str
+    provider: str
+    request: LLMRequest
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class LLMCallRecord:
-    """One finished call: the model asked for, and the response or the error."""
+    """One finished call: the model asked for, and the response or the error.
+
+    ``call`` is the :class:`LLMCallStart` reported when it started (None when no plugin
+    observes calls, or the call failed before it could start).
+    """
 
     model: str
     response: LLMResponse | None
@@ -28,6 +46,7 @@ class LLMCallRecord:
     duration: float
     attempts: int
     limit_wait: float
+    call: LLMCallStart | None = None
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import pluggy
 
 if TYPE_CHECKING:
-    from pocketflow.calls import LLMCallRecord
+    from pocketflow.calls import LLMCallRecord, LLMCallStart
     from pocketflow.providers import (
         FeedbackProviderFactory,
         FileReaderFactory,
@@ -135,6 +135,21 @@ def register_run_stores(register: RegisterRunStore) -> None:
 
 
 @hookspec
+def flow_started(flow: Any, shared: Any, run_id: str | None) -> None:
+    """A run of ``flow`` (the outermost one; nested flows are node steps) starts.
+
+    ``run_id`` names the durable run, or is None. Return quickly.
+    """
+
+
+@hookspec
+def flow_finished(
+    flow: Any, shared: Any, action: Any, error: BaseException | None, run_id: str | None
+) -> None:
+    """A run of ``flow`` returned ``action``, or raised ``error`` (then action is None)."""
+
+
+@hookspec
 def node_started(node: Any, shared: Any) -> None:
     """A flow is about to run ``node`` with the ``shared`` store. Return quickly."""
 
@@ -145,12 +160,36 @@ def node_finished(node: Any, shared: Any, action: Any, error: BaseException | No
 
 
 @hookspec
+def batch_item_started(node: Any, index: int, item: Any) -> None:
+    """Batch ``node`` (a batch node, or a batch flow with the item's params) starts item ``index``.
+
+    Called in the task that runs the item (parallel items each run in their own task),
+    so context variables set here are seen by the item's work. Return quickly.
+    """
+
+
+@hookspec
+def batch_item_finished(
+    node: Any, index: int, item: Any, result: Any, error: BaseException | None
+) -> None:
+    """Item ``index`` of batch ``node`` gave ``result``, or raised ``error``."""
+
+
+@hookspec
 def feedback_requested(question: Any) -> None:
     """A durable run stopped on a question for a person (``inbox`` feedback).
 
     Called once, when the question is stored. ``question`` is a
     :class:`~pocketflow.runs.store.Question` (run id, content, audience, expiry). Post
     it to a chat, send a mail, page someone; return quickly.
+    """
+
+
+@hookspec
+def llm_call_started(call: LLMCallStart) -> None:
+    """An LLM call starts: ``call`` gives the model asked for, its provider and the request.
+
+    Its ``llm_call_finished`` record carries the same ``call`` object (``record.call``).
     """
 
 

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from pocketflow import policy
-from pocketflow.calls import LLMCallRecord, record_call
+from pocketflow.calls import LLMCallRecord, LLMCallStart, record_call
 from pocketflow.durability import current_calls, journaled
 from pocketflow.errors import ConfigError, LLMError
 from pocketflow.providers import LLMRequest, LLMResponse, Message
@@ -111,6 +111,7 @@ def _finish(
     error: BaseException | None,
     duration: float,
     attempts: policy.Attempts,
+    call: LLMCallStart | None = None,
 ) -> None:
     record = LLMCallRecord(
         model=requested,
@@ -119,10 +120,22 @@ def _finish(
         duration=duration,
         attempts=attempts.tries,
         limit_wait=attempts.limit_wait,
+        call=call,
     )
     record_call(record)
     if runtime.observes_calls:
         runtime.plugins.hooks.hook.llm_call_finished(record=record)
+
+
+def _started(
+    runtime: Runtime, requested: str, ref: ModelRef, request: LLMRequest, stream: bool
+) -> LLMCallStart | None:
+    """Report a call's start to the observers; the start, for its finish record."""
+    if not runtime.observes_calls:
+        return None
+    call = LLMCallStart(requested, ref.provider, request, stream)
+    runtime.plugins.hooks.hook.llm_call_started(call=call)
+    return call
 
 
 @journaled("llm")
@@ -151,6 +164,7 @@ async def complete_async(
     started = policy.clock.now()
     attempts = policy.Attempts()
     candidates = _candidates(runtime, model, fallbacks)
+    call = None
     try:
         for index, candidate in enumerate(candidates):
             ref = runtime.resolve(candidate)
@@ -159,6 +173,8 @@ async def complete_async(
                 prompt, ref.model, system=system, temperature=temperature,
                 max_tokens=max_tokens, stop=stop, seed=seed, options=options,
             )  # fmt: skip
+            if index == 0:
+                call = _started(runtime, candidates[0], ref, request, False)
             try:
                 response = await policy.call_with_policy(
                     _bind(live, request),
@@ -172,10 +188,10 @@ async def complete_async(
                 continue
             response.latency = policy.clock.now() - started
             response.attempts = attempts.tries
-            _finish(runtime, candidates[0], response, None, response.latency, attempts)
+            _finish(runtime, candidates[0], response, None, response.latency, attempts, call)
             return response
     except BaseException as error:
-        _finish(runtime, candidates[0], None, error, policy.clock.now() - started, attempts)
+        _finish(runtime, candidates[0], None, error, policy.clock.now() - started, attempts, call)
         raise
     raise AssertionError("unreachable: the last candidate returns or raises")
 
@@ -306,6 +322,7 @@ async def _stream(
     started = policy.clock.now()
     attempts = policy.Attempts()
     response: LLMResponse | None = None
+    call = _started(runtime, ref.requested, ref, request, True)
     try:
         async for item in policy.stream_with_policy(
             lambda: live.provider.stream(request), call_policy, live.gate.limiter, attempts
@@ -316,11 +333,11 @@ async def _stream(
                 response.attempts = attempts.tries
             yield item
     except BaseException as error:
-        _finish(runtime, ref.requested, None, error, policy.clock.now() - started, attempts)
+        _finish(runtime, ref.requested, None, error, policy.clock.now() - started, attempts, call)
         if isinstance(error, LLMError):
             raise _label(error, ref) from error.__cause__
         raise
-    _finish(runtime, ref.requested, response, None, policy.clock.now() - started, attempts)
+    _finish(runtime, ref.requested, response, None, policy.clock.now() - started, attempts, call)
 
 
 def call_llm(prompt: Prompt, **kwargs: Any) -> str:

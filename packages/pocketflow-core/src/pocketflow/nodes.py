@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
+from pocketflow import observers
 from pocketflow.errors import AsyncRunRequired, InvalidAction, InvalidBatch, NotANode
 
 NodeT = TypeVar("NodeT", bound="BaseNode")
@@ -161,6 +162,9 @@ class BatchNode(Node):
 
     def _exec(self, items: Any) -> Any:
         run_item = super()._exec
+        if observers.active:
+            run_pair = observers.observed_items(self, run_item)
+            return [run_pair(pair) for pair in enumerate(batch_items(self, items))]
         return [run_item(item) for item in batch_items(self, items)]
 
 
@@ -220,6 +224,9 @@ class AsyncBatchNode(AsyncNode, BatchNode):
 
     async def _exec(self, items: Any) -> Any:
         run_item = super()._exec
+        if observers.active:
+            run_pair = observers.observed_items_async(self, run_item)
+            return [await run_pair(pair) for pair in enumerate(batch_items(self, items))]
         return [await run_item(item) for item in batch_items(self, items)]
 
 
@@ -248,6 +255,10 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
 
     async def _exec(self, items: Any) -> Any:
         run_item = super()._exec
+        if observers.active:
+            run_pair = observers.observed_items_async(self, run_item)
+            pairs = enumerate(batch_items(self, items))
+            return await run_concurrently(run_pair, pairs, self.max_concurrency)
         return await run_concurrently(run_item, batch_items(self, items), self.max_concurrency)
 
 

@@ -7,6 +7,11 @@ reported (a warning, and a line in ``pocketflow plugins``) and skipped, unless
 ``POCKETFLOW_STRICT_PLUGINS=1`` makes that fatal. ``POCKETFLOW_LOAD_PLUGINS`` (a
 comma-separated list: only these) and ``POCKETFLOW_DISABLE_PLUGINS`` (all but
 these) choose which entry points load; the built-ins are always registered, last.
+
+An entry point names a module of hooks, or a callable (a class, a function) that is
+called each time plugins load and returns the object holding the hooks: a plugin that
+observes only when something is configured (a tracer without an SDK) can then offer
+no observer hooks at all, so unobserved flows keep their speed.
 """
 
 from __future__ import annotations
@@ -199,13 +204,24 @@ class PluginManager:
             del self.store_for_scheme[scheme]
 
     def observes_nodes(self) -> bool:
-        """True when some plugin implements a node observer hook."""
+        """True when some plugin implements a flow, node or batch item observer hook."""
         hook = self.hooks.hook
-        return bool(hook.node_started.get_hookimpls() or hook.node_finished.get_hookimpls())
+        return any(getattr(hook, name).get_hookimpls() for name in _ENGINE_OBSERVERS)
 
     def observes_calls(self) -> bool:
-        """True when some plugin implements ``llm_call_finished``."""
-        return bool(self.hooks.hook.llm_call_finished.get_hookimpls())
+        """True when some plugin implements ``llm_call_started`` or ``llm_call_finished``."""
+        hook = self.hooks.hook
+        return bool(hook.llm_call_started.get_hookimpls() or hook.llm_call_finished.get_hookimpls())
+
+
+_ENGINE_OBSERVERS = (
+    "flow_started",
+    "flow_finished",
+    "node_started",
+    "node_finished",
+    "batch_item_started",
+    "batch_item_finished",
+)
 
 
 def _hook_names() -> list[str]:
@@ -237,6 +253,8 @@ def load_plugins(environ: Mapping[str, str] | None = None) -> PluginManager:
         source = f"entry point '{entry_point.name}' ({dist})"
         try:
             module = entry_point.load()
+            if callable(module) and not isinstance(module, ModuleType):
+                module = module()  # a factory: the plugin chooses its hooks as plugins load
         except Exception as error:
             status = PluginStatus(
                 entry_point.name, source, f"import failed: {type(error).__name__}: {error}"
