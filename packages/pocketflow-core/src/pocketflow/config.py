@@ -55,6 +55,7 @@ _TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
     "readers": (dict, "a table of [readers.<name>] tables"),
     "feedback_providers": (dict, "a table of [feedback_providers.<name>] tables"),
     "runs": (dict, 'a [runs] table, e.g. store = "sqlite:///.pocketflow/runs.db"'),
+    "otel": (dict, "an [otel] table for pocketflow-otel, e.g. capture_content = true"),
 }
 
 # Settings every LLM provider accepts: key -> (type(s), how to write it).
@@ -82,6 +83,7 @@ class Config:
     readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     feedback_providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     runs: Mapping[str, Any] = field(default_factory=dict)
+    otel: Mapping[str, Any] = field(default_factory=dict)
     path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -178,6 +180,7 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
         readers=sections["readers"],
         feedback_providers=sections["feedback_providers"],
         runs=table.get("runs", {}),
+        otel=table.get("otel", {}),
         path=path,
         sources={key: source for key in table},
     )
@@ -203,6 +206,7 @@ def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
         readers=config.readers,
         feedback_providers=config.feedback_providers,
         runs=config.runs,
+        otel=config.otel,
         path=config.path,
         sources=sources,
     )

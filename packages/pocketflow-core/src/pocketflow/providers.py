@@ -77,7 +77,8 @@ class LLMResponse:
 
     ``provider`` and ``model`` name who actually answered (a fallback may differ from
     the model asked for). ``latency`` is seconds from the first attempt to the answer;
-    ``attempts`` counts tries including retries.
+    ``attempts`` counts tries including retries. ``request_id`` is the vendor's id of
+    the HTTP request (for support tickets), ``response_id`` its id of the answer.
     """
 
     text: str
@@ -88,6 +89,7 @@ class LLMResponse:
     request_id: str | None = None
     latency: float = 0.0
     attempts: int = 1
+    response_id: str | None = None
 
 
 # --- settings handed to providers -----------------------------------------------------------

@@ -77,6 +77,7 @@ def parse_message(body: bytes, *, provider: str, model: str, request_id: str | N
         usage=usage,
         finish_reason=stop_reason if isinstance(stop_reason, str) else None,
         request_id=request_id,
+        response_id=payload.get("id") if isinstance(payload.get("id"), str) else None,
     )
 
 

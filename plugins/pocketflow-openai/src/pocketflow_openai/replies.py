@@ -61,6 +61,7 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
         usage=parse_usage(data.get("usage")),
         finish_reason=choice.get("finish_reason"),
         request_id=context.request_id,
+        response_id=data.get("id") if isinstance(data.get("id"), str) else None,
     )
 
 
