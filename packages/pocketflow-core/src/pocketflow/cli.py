@@ -5,6 +5,7 @@ pocketflow models     providers, aliases, the default model, and where each came
 pocketflow config     the effective configuration with its sources (keys: set/unset only)
 pocketflow run        run a flow durably (pocketflow run MODULE:ATTR --shared JSON)
 pocketflow runs       list, show, resume, cancel and prune durable runs
+pocketflow graph      print a flow as a Mermaid flowchart (--format dot: Graphviz)
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, 
 from pocketflow.errors import PocketFlowError
 from pocketflow.plugins import PluginManager, get_plugin_manager
 from pocketflow.runs import commands as run_commands
+from pocketflow.runs import flowchart
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 
 
@@ -121,9 +123,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("models", help="providers, aliases and the default model")
     commands.add_parser("config", help="the effective configuration and its sources")
     run_commands.add_commands(commands)
+    flowchart.add_command(commands)
     arguments = parser.parse_args(argv)
     if arguments.command in run_commands.COMMANDS:
         return run_commands.main(arguments)
+    if arguments.command == flowchart.COMMAND:
+        return flowchart.main(arguments)
     try:
         if arguments.command == "plugins":
             lines = show_plugins(get_plugin_manager())
