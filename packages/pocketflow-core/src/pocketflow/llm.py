@@ -17,6 +17,7 @@ from typing import Any
 
 from pocketflow import policy
 from pocketflow.calls import LLMCallRecord, LLMCallStart, record_call
+from pocketflow.cost import estimate_cost
 from pocketflow.durability import current_calls, journaled
 from pocketflow.errors import ConfigError, LLMError
 from pocketflow.providers import LLMRequest, LLMResponse, Message
@@ -113,6 +114,8 @@ def _finish(
     attempts: policy.Attempts,
     call: LLMCallStart | None = None,
 ) -> None:
+    if response is not None and response.cost is None:
+        response.cost = _cost(runtime, requested, response)
     record = LLMCallRecord(
         model=requested,
         response=response,
@@ -125,6 +128,14 @@ def _finish(
     record_call(record)
     if runtime.observes_calls:
         runtime.plugins.hooks.hook.llm_call_finished(record=record)
+
+
+def _cost(runtime: Runtime, requested: str, response: LLMResponse) -> float | None:
+    config = runtime.config
+    kind = config.providers.get(response.provider, {}).get("kind")
+    return estimate_cost(
+        response.provider, response.model, response.usage, config.prices, kind, requested
+    )
 
 
 def _started(

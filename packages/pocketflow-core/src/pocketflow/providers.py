@@ -79,6 +79,8 @@ class LLMResponse:
     the model asked for). ``latency`` is seconds from the first attempt to the answer;
     ``attempts`` counts tries including retries. ``request_id`` is the vendor's id of
     the HTTP request (for support tickets), ``response_id`` its id of the answer.
+    ``cost`` is the estimated price in US dollars (:mod:`pocketflow.cost`), None when
+    unknown.
     """
 
     text: str
@@ -90,6 +92,7 @@ class LLMResponse:
     latency: float = 0.0
     attempts: int = 1
     response_id: str | None = None
+    cost: float | None = None
 
 
 # --- settings handed to providers -----------------------------------------------------------
