@@ -32,6 +32,7 @@ RECORDER = """
     current_item = contextvars.ContextVar("current_item", default=None)
     seen_items = []
     calls = []
+    totals = []
 
     def name(node):
         return getattr(node, "name", type(node).__name__)
@@ -54,7 +55,8 @@ RECORDER = """
         events.append(("/node", name(node)))
 
     @hookimpl
-    def batch_item_started(node, index, item):
+    def batch_item_started(node, index, item, total):
+        totals.append(total)
         current_item.set((name(node), index))
         events.append(("item", name(node), index, item))
 
@@ -157,6 +159,7 @@ def test_each_parallel_item_is_reported_inside_its_own_task(recorder: Any) -> No
         (("double", 0), ("double", 0)),
         (("double", 1), ("double", 1)),
     ]
+    assert recorder.totals == [2, 2]  # each item knows how many the batch has
 
 
 def test_parallel_batch_flow_items_are_reported_with_their_params(recorder: Any) -> None:
@@ -236,6 +239,7 @@ def test_a_durable_parallel_batch_reports_each_item(recorder: Any) -> None:
     asyncio.run(nested_flow().run_async({}, run_id="run-items"))
     started = sorted(e for e in recorder.events if e[0] == "item")
     assert started == [("item", "double", 0, 1), ("item", "double", 1, 2)]
+    assert recorder.totals == [2, 2]
     assert sorted(recorder.seen_items) == [
         (("double", 0), ("double", 0)),
         (("double", 1), ("double", 1)),

@@ -150,7 +150,7 @@ class BatchFlow(Flow):
     def _run(self, shared: Any) -> Any:
         batch = batch_items(self, self.prep(shared))
         if observers.active:
-            run_pair = observers.observed_items(self, self._run_one_item(shared))
+            run_pair = observers.observed_items(self, self._run_one_item(shared), batch)
             for pair in enumerate(batch):
                 run_pair(pair)
         else:
@@ -252,7 +252,7 @@ class AsyncBatchFlow(AsyncFlow, BatchFlow):
     async def _run_async(self, shared: Any) -> Any:
         batch = batch_items(self, await self.prep_async(shared))
         if observers.active:
-            run_pair = observers.observed_items_async(self, self._run_one_item_async(shared))
+            run_pair = observers.observed_items_async(self, self._run_one_item_async(shared), batch)
             for pair in enumerate(batch):
                 await run_pair(pair)
         else:
@@ -286,7 +286,7 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
         if observers.active:
             pairs = enumerate(batch)
             await run_concurrently(
-                observers.observed_items_async(self, run_item), pairs, self.max_concurrency
+                observers.observed_items_async(self, run_item, batch), pairs, self.max_concurrency
             )
         else:
             await run_concurrently(run_item, batch, self.max_concurrency)

@@ -160,8 +160,10 @@ def node_finished(node: Any, shared: Any, action: Any, error: BaseException | No
 
 
 @hookspec
-def batch_item_started(node: Any, index: int, item: Any) -> None:
+def batch_item_started(node: Any, index: int, item: Any, total: int | None) -> None:
     """Batch ``node`` (a batch node, or a batch flow with the item's params) starts item ``index``.
+
+    ``total`` is the number of items, or None when the batch is an iterable without a length.
 
     Called in the task that runs the item (parallel items each run in their own task),
     so context variables set here are seen by the item's work. Return quickly.

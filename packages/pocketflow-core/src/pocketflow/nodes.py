@@ -163,8 +163,9 @@ class BatchNode(Node):
     def _exec(self, items: Any) -> Any:
         run_item = super()._exec
         if observers.active:
-            run_pair = observers.observed_items(self, run_item)
-            return [run_pair(pair) for pair in enumerate(batch_items(self, items))]
+            batch = batch_items(self, items)
+            run_pair = observers.observed_items(self, run_item, batch)
+            return [run_pair(pair) for pair in enumerate(batch)]
         return [run_item(item) for item in batch_items(self, items)]
 
 
@@ -225,8 +226,9 @@ class AsyncBatchNode(AsyncNode, BatchNode):
     async def _exec(self, items: Any) -> Any:
         run_item = super()._exec
         if observers.active:
-            run_pair = observers.observed_items_async(self, run_item)
-            return [await run_pair(pair) for pair in enumerate(batch_items(self, items))]
+            batch = batch_items(self, items)
+            run_pair = observers.observed_items_async(self, run_item, batch)
+            return [await run_pair(pair) for pair in enumerate(batch)]
         return [await run_item(item) for item in batch_items(self, items)]
 
 
@@ -256,9 +258,9 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
     async def _exec(self, items: Any) -> Any:
         run_item = super()._exec
         if observers.active:
-            run_pair = observers.observed_items_async(self, run_item)
-            pairs = enumerate(batch_items(self, items))
-            return await run_concurrently(run_pair, pairs, self.max_concurrency)
+            batch = batch_items(self, items)
+            run_pair = observers.observed_items_async(self, run_item, batch)
+            return await run_concurrently(run_pair, enumerate(batch), self.max_concurrency)
         return await run_concurrently(run_item, batch_items(self, items), self.max_concurrency)
 
 

@@ -74,11 +74,11 @@ def flow_finished(
         relay.flow_finished(flow=flow, shared=shared, action=action, error=error, run_id=run_id)
 
 
-def batch_item_started(node: Any, index: int, item: Any) -> None:
-    """Report that batch ``node`` (a batch node or flow) starts item ``index``."""
+def batch_item_started(node: Any, index: int, item: Any, total: int | None = None) -> None:
+    """Report that batch ``node`` (a batch node or flow) starts item ``index`` of ``total``."""
     relay = _relay_or_load()
     if relay is not None:
-        relay.batch_item_started(node=node, index=index, item=item)
+        relay.batch_item_started(node=node, index=index, item=item, total=total)
 
 
 def batch_item_finished(
@@ -119,12 +119,18 @@ async def observe_flow_async(
     return action
 
 
-def observed_items(node: Any, run_one: Callable[[Any], Any]) -> Callable[[tuple[int, Any]], Any]:
-    """``run_one`` for ``(index, item)`` pairs, reporting each item of batch ``node``."""
+def observed_items(
+    node: Any, run_one: Callable[[Any], Any], items: Any
+) -> Callable[[tuple[int, Any]], Any]:
+    """``run_one`` for ``(index, item)`` pairs, reporting each item of batch ``node``.
+
+    ``items`` (the batch) gives the total, when it has a length.
+    """
+    total = _length(items)
 
     def run_item(pair: tuple[int, Any]) -> Any:
         index, item = pair
-        batch_item_started(node, index, item)
+        batch_item_started(node, index, item, total)
         try:
             result = run_one(item)
         except BaseException as error:
@@ -137,13 +143,14 @@ def observed_items(node: Any, run_one: Callable[[Any], Any]) -> Callable[[tuple[
 
 
 def observed_items_async(
-    node: Any, run_one: Callable[[Any], Coroutine[Any, Any, Any]]
+    node: Any, run_one: Callable[[Any], Coroutine[Any, Any, Any]], items: Any
 ) -> Callable[[tuple[int, Any]], Coroutine[Any, Any, Any]]:
     """``run_one`` for ``(index, item)`` pairs, reporting each item inside its own task."""
+    total = _length(items)
 
     async def run_item(pair: tuple[int, Any]) -> Any:
         index, item = pair
-        batch_item_started(node, index, item)
+        batch_item_started(node, index, item, total)
         try:
             result = await run_one(item)
         except BaseException as error:
@@ -153,3 +160,10 @@ def observed_items_async(
         return result
 
     return run_item
+
+
+def _length(items: Any) -> int | None:
+    try:
+        return len(items)
+    except TypeError:  # a generator or other iterable without a length
+        return None

@@ -130,7 +130,7 @@ class DurableRun:
 
             pairs = list(enumerate(batch))
             if observers.active:
-                run_item = functools.partial(_observed_item, flow, run_item)
+                run_item = functools.partial(_observed_item, flow, len(pairs), run_item)
             if in_async and isinstance(flow, AsyncParallelBatchFlow):
                 await run_concurrently(run_item, pairs, flow.max_concurrency)
             else:
@@ -247,7 +247,7 @@ class DurableRun:
 
         pairs = list(enumerate(batch_items(node, prep_res)))
         if observers.active:
-            run_item = functools.partial(_observed_item, node, run_item)
+            run_item = functools.partial(_observed_item, node, len(pairs), run_item)
         if is_async and isinstance(node, AsyncParallelBatchNode):
             return await run_concurrently(run_item, pairs, node.max_concurrency)
         return [await run_item(pair) for pair in pairs]
@@ -269,11 +269,14 @@ class DurableRun:
 
 
 async def _observed_item(
-    node: BaseNode, run_pair: Callable[[tuple[int, Any]], Any], pair: tuple[int, Any]
+    node: BaseNode,
+    total: int,
+    run_pair: Callable[[tuple[int, Any]], Any],
+    pair: tuple[int, Any],
 ) -> Any:
-    """Run one batch item ``pair`` (index, item), reporting it to the observers."""
+    """Run one batch item ``pair`` (index, item) of ``total``, reporting it to the observers."""
     index, item = pair
-    observers.batch_item_started(node, index, item)
+    observers.batch_item_started(node, index, item, total)
     try:
         result = await run_pair(pair)
     except BaseException as error:
