@@ -20,7 +20,7 @@ from pocketflow import (
     Node,
     call_llm_async,
 )
-from pocketflow.plugins import reset_plugins
+from pocketflow.plugins import get_plugin_manager, reset_plugins
 from pocketflow.runtime import reset_runtime
 
 RECORDER = """
@@ -64,6 +64,22 @@ RECORDER = """
     def batch_item_finished(node, index, item, result, error):
         seen_items.append((current_item.get(), (name(node), index)))
         events.append(("/item", name(node), index, result, type(error).__name__ if error else None))
+
+    @hookimpl
+    def file_read_started(read):
+        calls.append(("read", read.reader, read))
+
+    @hookimpl
+    def file_read_finished(read, text, error):
+        calls.append(("/read", text, read))
+
+    @hookimpl
+    def feedback_started(request, provider):
+        calls.append(("ask", provider, request))
+
+    @hookimpl
+    def feedback_finished(request, provider, feedback, error):
+        calls.append(("/ask", feedback.decision, request))
 
     @hookimpl
     def llm_call_started(call):
@@ -246,3 +262,22 @@ def test_a_durable_parallel_batch_reports_each_item(recorder: Any) -> None:
     ]
     assert recorder.events[0] == ("flow", "outer", "run-items")
     assert recorder.events[-1] == ("/flow", "outer", "done", None, "run-items")
+
+
+def test_file_reads_and_feedback_are_reported_in_pairs(recorder: Any, tmp_path: Path) -> None:
+    from pocketflow import gather_user_feedback, read_file_async
+
+    document = tmp_path / "doc.txt"
+    document.write_text("hello", encoding="utf-8")
+
+    async def scenario() -> str:
+        text = await read_file_async(document)
+        return await gather_user_feedback(text, provider="auto:deny")
+
+    assert asyncio.run(scenario()) == "deny"
+    read, read_end, ask, ask_end = recorder.calls
+    reader = get_plugin_manager().reader_for_scheme["file"]
+    assert (read[:2], read_end[:2]) == (("read", reader), ("/read", "hello"))
+    assert read_end[2] is read[2] and read[2].location == str(document)
+    assert (ask[:2], ask_end[:2]) == (("ask", "auto"), ("/ask", "deny"))
+    assert ask_end[2] is ask[2] and ask[2].content == "hello"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,16 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import Telemetry
 
-from pocketflow import AsyncFlow, AsyncNode, AsyncParallelBatchNode, Flow, Node, call_llm_async
+from pocketflow import (
+    AsyncFlow,
+    AsyncNode,
+    AsyncParallelBatchNode,
+    Flow,
+    Node,
+    call_llm_async,
+    gather_user_feedback,
+    read_file_async,
+)
 from pocketflow.errors import ConfigError
 from pocketflow.plugins import get_plugin_manager
 
@@ -269,3 +279,55 @@ def test_without_an_sdk_the_plugin_offers_no_hooks(pocketflow_env: pytest.Monkey
     assert not manager.observes_nodes()
     assert not manager.observes_calls()
     reset_plugins()
+
+
+class SummarizeThenVerify(AsyncNode):
+    async def prep_async(self, shared: dict[str, Any]) -> str:
+        return await read_file_async(shared["doc_path"])
+
+    async def exec_async(self, text: str) -> str:
+        return await call_llm_async(f"Summarize: {text}")
+
+    async def post_async(self, shared: Any, prep_res: str, exec_res: str) -> str:
+        return await gather_user_feedback(exec_res)
+
+
+def test_file_reads_and_feedback_are_spans_of_their_step(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pocketflow_env.setenv("POCKETFLOW_LLM", "offline:echo")
+    pocketflow_env.setenv("POCKETFLOW_FEEDBACK", "auto:approve")
+    document = tmp_path / "doc.txt"
+    document.write_text("Otters hold hands while they sleep.", encoding="utf-8")
+    asyncio.run(AsyncFlow(start=SummarizeThenVerify()).run_async({"doc_path": str(document)}))
+    spans = telemetry.spans.get_finished_spans()
+    assert tree(spans) == [
+        [
+            "invoke_workflow AsyncFlow",
+            [
+                [
+                    "node SummarizeThenVerify",
+                    [["chat echo", []], ["feedback auto", []], ["read_file aiofiles", []]],
+                ]
+            ],
+        ]
+    ]
+    (read,) = by_name(telemetry, "read_file aiofiles")
+    assert read.attributes == {
+        "pocketflow.file.reader": "aiofiles",
+        "pocketflow.file.location": str(document),
+        "pocketflow.file.chars": 35,
+    }
+    (feedback,) = by_name(telemetry, "feedback auto")
+    assert feedback.attributes == {
+        "pocketflow.feedback.provider": "auto",
+        "pocketflow.feedback.decision": "approve",
+    }
+
+
+def test_a_url_is_recorded_without_credentials_or_query() -> None:
+    from pocketflow_otel.tracing import _shown_location
+
+    shown = _shown_location("https://user:secret@example.org:8443/a/b.txt?token=abc#part")
+    assert shown == "https://example.org:8443/a/b.txt"
+    assert _shown_location("docs/a.txt") == "docs/a.txt"

@@ -18,8 +18,11 @@ import pluggy
 
 if TYPE_CHECKING:
     from pocketflow.calls import LLMCallRecord, LLMCallStart
+    from pocketflow.files import FileRead
     from pocketflow.providers import (
+        Feedback,
         FeedbackProviderFactory,
+        FeedbackRequest,
         FileReaderFactory,
         LLMProviderFactory,
         SettingTypes,
@@ -201,4 +204,29 @@ def llm_call_finished(record: LLMCallRecord) -> None:
 
     ``record`` gives the model asked for, the response (with usage, the model that
     answered and the attempts) or the error, and the duration in seconds.
+    """
+
+
+@hookspec
+def file_read_started(read: FileRead) -> None:
+    """``read_file_async`` starts reading ``read.location`` with reader ``read.reader``."""
+
+
+@hookspec
+def file_read_finished(read: FileRead, text: str | None, error: BaseException | None) -> None:
+    """A read ended with ``text``, or failed with ``error`` (then text is None)."""
+
+
+@hookspec
+def feedback_started(request: FeedbackRequest, provider: str) -> None:
+    """Feedback provider ``provider`` is asked to judge ``request.content``."""
+
+
+@hookspec
+def feedback_finished(
+    request: FeedbackRequest, provider: str, feedback: Feedback | None, error: BaseException | None
+) -> None:
+    """The provider gave ``feedback`` (decision and comment), or failed with ``error``.
+
+    A durable run stopping to wait for a person ends the ask with the ``Suspend`` error.
     """

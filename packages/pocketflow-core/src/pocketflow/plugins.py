@@ -209,9 +209,9 @@ class PluginManager:
         return any(getattr(hook, name).get_hookimpls() for name in _ENGINE_OBSERVERS)
 
     def observes_calls(self) -> bool:
-        """True when some plugin implements ``llm_call_started`` or ``llm_call_finished``."""
+        """True when some plugin observes LLM calls, file reads or feedback."""
         hook = self.hooks.hook
-        return bool(hook.llm_call_started.get_hookimpls() or hook.llm_call_finished.get_hookimpls())
+        return any(getattr(hook, name).get_hookimpls() for name in _CALL_OBSERVERS)
 
 
 _ENGINE_OBSERVERS = (
@@ -221,6 +221,14 @@ _ENGINE_OBSERVERS = (
     "node_finished",
     "batch_item_started",
     "batch_item_finished",
+)
+_CALL_OBSERVERS = (
+    "llm_call_started",
+    "llm_call_finished",
+    "file_read_started",
+    "file_read_finished",
+    "feedback_started",
+    "feedback_finished",
 )
 
 

@@ -23,7 +23,8 @@ from opentelemetry.util.types import AttributeValue
 from pocketflow import hookimpl
 from pocketflow.calls import LLMCallRecord, LLMCallStart
 from pocketflow.errors import ConfigError
-from pocketflow.providers import LLMRequest, LLMResponse
+from pocketflow.files import FileRead
+from pocketflow.providers import Feedback, FeedbackRequest, LLMRequest, LLMResponse
 from pocketflow_otel import attributes as attr
 
 SCOPE = "pocketflow_otel"
@@ -210,6 +211,53 @@ class FlowTracer:
             ):
                 self.token_usage.record(count, {**metric_attributes, attr.TOKEN_TYPE: token_type})
 
+    # --- file reads and feedback -------------------------------------------------------
+
+    @hookimpl
+    def file_read_started(self, read: FileRead) -> None:
+        """Open a span for a file read: ``read_file {reader}``."""
+        attributes: dict[str, AttributeValue] = {
+            attr.FILE_READER: read.reader,
+            attr.FILE_LOCATION: _shown_location(read.location),
+        }
+        name = f"read_file {read.reader}"
+        self._open(read, name, self._path(name), attributes)
+
+    @hookimpl
+    def file_read_finished(
+        self, read: FileRead, text: str | None, error: BaseException | None
+    ) -> None:
+        """End the read's span, with the characters read."""
+        frame = _frames.get()
+        if frame is not None and frame.key is read and text is not None:
+            frame.span.set_attribute(attr.FILE_CHARS, len(text))
+        self._close(read, error)
+
+    @hookimpl
+    def feedback_started(self, request: FeedbackRequest, provider: str) -> None:
+        """Open a span for a verdict asked of a feedback provider: ``feedback {provider}``."""
+        attributes: dict[str, AttributeValue] = {attr.FEEDBACK_PROVIDER: provider}
+        if request.audience:
+            attributes[attr.FEEDBACK_AUDIENCE] = request.audience
+        if self._captures_content():
+            attributes[attr.FEEDBACK_CONTENT] = request.content
+        name = f"feedback {provider}"
+        self._open(request, name, self._path(name), attributes)
+
+    @hookimpl
+    def feedback_finished(
+        self,
+        request: FeedbackRequest,
+        provider: str,
+        feedback: Feedback | None,
+        error: BaseException | None,
+    ) -> None:
+        """End the feedback span, with the decision."""
+        frame = _frames.get()
+        if frame is not None and frame.key is request and feedback is not None:
+            frame.span.set_attribute(attr.FEEDBACK_DECISION, feedback.decision)
+        self._close(request, error)
+
     def _captures_content(self) -> bool:
         from pocketflow.runtime import current_runtime
 
@@ -229,6 +277,18 @@ def capture_content(table: Any, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: [otel] capture_content must be true or false, not {value!r}.")
     return value
+
+
+def _shown_location(location: str) -> str:
+    """``location`` without a URL's user info, query or fragment (they may hold secrets)."""
+    if "://" not in location:
+        return location
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(location)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _error_type(error: BaseException) -> str:
