@@ -112,3 +112,53 @@ def test_a_retried_call_is_one_span_with_a_retry_event(
     (call,) = [s for s in telemetry.spans.get_finished_spans() if s.name == "chat gpt-4o-mini"]
     assert (call.attributes or {})["pocketflow.llm.attempts"] == 2
     assert [event.name for event in call.events] == ["gen_ai.retry"]
+
+
+def test_an_anthropic_call_span_has_the_genai_attributes_and_cache_tokens(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
+) -> None:
+    pocketflow_env.setenv("ANTHROPIC_API_KEY", "sk-ant-test-otel")
+    pocketflow_env.setenv("POCKETFLOW_LLM", "anthropic:claude-haiku-4-5")
+    reply = {
+        "id": "msg_otel_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5",
+        "content": [{"type": "text", "text": "A short summary."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 21,
+            "output_tokens": 7,
+            "cache_read_input_tokens": 100,
+            "cache_creation_input_tokens": 50,
+        },
+    }
+    vendor_http.post("https://api.anthropic.com/v1/messages").respond(
+        json=reply, headers={"request-id": "req_ant"}
+    )
+
+    async def scenario() -> None:
+        try:
+            await AsyncFlow(start=Summarize()).run_async({})
+        finally:
+            await pocketflow.aclose()
+
+    asyncio.run(scenario())
+    (call,) = [s for s in telemetry.spans.get_finished_spans() if s.name.startswith("chat ")]
+    assert call.name == "chat claude-haiku-4-5"
+    attributes = dict(call.attributes or {})
+    assert {key: attributes.get(key) for key in attributes if key.startswith("gen_ai.")} == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "claude-haiku-4-5",
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.response.model": "claude-haiku-4-5",
+        "gen_ai.response.id": "msg_otel_1",
+        "gen_ai.response.finish_reasons": ("end_turn",),
+        "gen_ai.usage.input_tokens": 21 + 100 + 50,  # cached tokens included, as conventions say
+        "gen_ai.usage.output_tokens": 7,
+        "gen_ai.usage.cache_read.input_tokens": 100,
+        "gen_ai.usage.cache_creation.input_tokens": 50,
+    }

@@ -69,7 +69,7 @@ def estimate_cost(
     ``asked`` the model string the call named, which a ``[prices]`` entry may use too
     (a vendor may answer as ``gpt-4o-mini-2024-07-18`` when asked for ``gpt-4o-mini``).
     """
-    input_tokens = _all_input_tokens(kind or provider, usage)
+    input_tokens = all_input_tokens(kind or provider, usage)
     own = prices.get(f"{provider}:{model}")
     if own is None and asked is not None:
         own = prices.get(asked)
@@ -80,9 +80,12 @@ def estimate_cost(
     return _from_table(provider, model, usage, input_tokens)
 
 
-def _all_input_tokens(kind: str, usage: Usage) -> int:
-    # Anthropic reports cache reads and writes beside input_tokens; the others count
-    # them within it (and so does the price table).
+def all_input_tokens(kind: str, usage: Usage) -> int:
+    """Input tokens with cache reads and writes included, for a provider of ``kind``.
+
+    Anthropic reports cache reads and writes beside ``input_tokens``; the others count
+    them within it (and so do the price table and the OpenTelemetry conventions).
+    """
     if kind == "anthropic":
         return usage.input_tokens + usage.cache_read_tokens + usage.cache_write_tokens
     return usage.input_tokens

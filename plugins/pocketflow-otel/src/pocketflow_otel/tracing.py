@@ -22,6 +22,7 @@ from opentelemetry.util.types import AttributeValue
 
 from pocketflow import hookimpl
 from pocketflow.calls import LLMCallRecord, LLMCallStart
+from pocketflow.cost import all_input_tokens
 from pocketflow.errors import ConfigError
 from pocketflow.files import FileRead
 from pocketflow.providers import Feedback, FeedbackRequest, LLMRequest, LLMResponse
@@ -196,18 +197,19 @@ class FlowTracer:
             attr.PROVIDER_NAME: call.provider,
             attr.REQUEST_MODEL: call.request.model,
         }
+        input_tokens = 0
         if response is not None:
-            _set_response(span, response, self._captures_content())
+            input_tokens = all_input_tokens(_kind(response.provider), response.usage)
+            _set_response(span, response, self._captures_content(), input_tokens)
             metric_attributes[attr.RESPONSE_MODEL] = response.model
         if record.error is not None:
             metric_attributes[attr.ERROR_TYPE] = _error_type(record.error)
         self._close(call, record.error)
         self.duration.record(record.duration, metric_attributes)
         if response is not None:
-            usage = response.usage
             for token_type, count in (
-                ("input", usage.input_tokens),
-                ("output", usage.output_tokens),
+                ("input", input_tokens),
+                ("output", response.usage.output_tokens),
             ):
                 self.token_usage.record(count, {**metric_attributes, attr.TOKEN_TYPE: token_type})
 
@@ -295,7 +297,15 @@ def _error_type(error: BaseException) -> str:
     return type(error).__qualname__
 
 
-def _set_response(span: Span, response: LLMResponse, content: bool) -> None:
+def _kind(provider: str) -> str:
+    """The implementation of the configured provider ``provider`` (``openai`` for deepseek)."""
+    from pocketflow.runtime import current_runtime
+
+    kind = current_runtime().config.providers.get(provider, {}).get("kind", provider)
+    return str(kind)
+
+
+def _set_response(span: Span, response: LLMResponse, content: bool, input_tokens: int) -> None:
     usage = response.usage
     span.set_attribute(attr.RESPONSE_MODEL, response.model)
     if response.response_id:
@@ -304,7 +314,8 @@ def _set_response(span: Span, response: LLMResponse, content: bool) -> None:
         span.set_attribute(attr.REQUEST_ID, response.request_id)
     if response.finish_reason:
         span.set_attribute(attr.FINISH_REASONS, [response.finish_reason])
-    span.set_attribute(attr.INPUT_TOKENS, usage.input_tokens)
+    # The conventions count cached tokens within the input tokens, as most vendors do.
+    span.set_attribute(attr.INPUT_TOKENS, input_tokens)
     span.set_attribute(attr.OUTPUT_TOKENS, usage.output_tokens)
     if usage.cache_read_tokens:
         span.set_attribute(attr.CACHE_READ_TOKENS, usage.cache_read_tokens)
