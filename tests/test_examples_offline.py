@@ -16,6 +16,7 @@ def test_summarize_then_verify_runs_offline_by_default(tmp_path: Path) -> None:
     assert "Summary (approved after 1 attempt):" in result.stdout
     assert "[offline summary] PocketFlow models an LLM application" in result.stdout
     assert "1 LLM call(s), tokens" in result.stdout
+    assert ", cost unknown, " in result.stdout  # the offline model has no price, not $0
 
 
 def test_denied_summaries_stop_at_max_attempts(tmp_path: Path) -> None:

@@ -102,6 +102,8 @@ def test_on_openai_deny_once_then_approve(
     assert body["messages"] == [{"role": "user", "content": f"Summarize: {DOCUMENT}"}]
     assert route.calls[0].request.headers["authorization"] == "Bearer sk-test-openai"
     assert (usage.calls, usage.input_tokens, usage.output_tokens) == (2, 40, 12)
+    # gpt-4o-mini from the price table: $0.15 per million input tokens, $0.60 output.
+    assert usage.cost == pytest.approx((40 * 0.15 + 12 * 0.60) / 1_000_000)
 
 
 def test_on_anthropic_deny_once_then_approve(
@@ -120,6 +122,8 @@ def test_on_anthropic_deny_once_then_approve(
     assert body["max_tokens"] > 0
     assert "anthropic-version" in route.calls[1].request.headers
     assert (usage.calls, usage.input_tokens, usage.output_tokens) == (2, 42, 14)
+    # claude-haiku-4-5 from the price table: $1 per million input tokens, $5 output.
+    assert usage.cost == pytest.approx((42 * 1 + 14 * 5) / 1_000_000)
 
 
 def test_vendor_switched_by_pocketflow_toml_alone(

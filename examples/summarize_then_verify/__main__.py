@@ -91,7 +91,8 @@ def report(shared: dict[str, Any], usage: Any, seconds: float, run_id: str | Non
     tokens = f"{usage.input_tokens} in / {usage.output_tokens} out"
     retries = f", {usage.retries} retried" if usage.retries else ""
     sent = " sent by this invocation (journaled answers replay free)" if run_id else ""
-    stats = f"{usage.calls} LLM call(s){sent}{retries}, tokens {tokens}, {seconds:.2f} s"
+    cost = usage.cost_text
+    stats = f"{usage.calls} LLM call(s){sent}{retries}, tokens {tokens}, {cost}, {seconds:.2f} s"
     return f"\n{head}\n\n{body}\n\n{stats}"
 
 

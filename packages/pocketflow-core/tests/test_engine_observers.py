@@ -40,6 +40,10 @@ def events(monkeypatch: pytest.MonkeyPatch) -> list[tuple[Any, ...]]:
     monkeypatch.setattr(observers, "active", True)
     monkeypatch.setattr(observers, "node_started", started)
     monkeypatch.setattr(observers, "node_finished", finished)
+    # Flow events are not recorded here (test_observer_hooks covers them); stubbing them
+    # keeps the first one from loading the plugins, which would turn observing off.
+    monkeypatch.setattr(observers, "flow_started", lambda *args: None)
+    monkeypatch.setattr(observers, "flow_finished", lambda *args: None)
     return recorded
 
 

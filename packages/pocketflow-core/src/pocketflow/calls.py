@@ -3,6 +3,7 @@
     with track_usage() as usage:
         await flow.run_async(shared)
     print(usage.calls, usage.input_tokens, usage.output_tokens, usage.retries)
+    print(usage.cost_text)   # "$0.0042", or "cost unknown" when no price is known
 
 Tallies nest: every open ``track_usage`` block (in this task and the tasks it starts)
 counts the call, and so does the process-wide :data:`process_usage`.
@@ -15,12 +16,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from pocketflow.providers import LLMResponse
+from pocketflow.providers import LLMRequest, LLMResponse
+
+
+@dataclass(frozen=True, slots=True)
+class LLMCallStart:
+    """One call as it starts: the model asked for, who will answer it, and the request.
+
+    ``provider`` and ``request.model`` are the first candidate's (fallbacks may answer
+    instead: the record's response says who did). Made only while a plugin observes calls.
+    """
+
+    model: str
+    provider: str
+    request: LLMRequest
+    stream: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class LLMCallRecord:
-    """One finished call: the model asked for, and the response or the error."""
+    """One finished call: the model asked for, and the response or the error.
+
+    ``call`` is the :class:`LLMCallStart` reported when it started (None when no plugin
+    observes calls, or the call failed before it could start).
+    """
 
     model: str
     response: LLMResponse | None
@@ -28,6 +47,7 @@ class LLMCallRecord:
     duration: float
     attempts: int
     limit_wait: float
+    call: LLMCallStart | None = None
 
 
 @dataclass(slots=True)
@@ -44,11 +64,27 @@ class UsageTally:
     limit_wait: float = 0.0
     by_model: dict[str, int] = field(default_factory=dict)
     records: list[LLMCallRecord] | None = None
+    cost: float | None = None
+    """Estimated US dollars of the answered calls with a known price; None if none had one."""
+    unpriced_calls: int = 0
+    """Answered calls whose price is unknown (not counted in ``cost``)."""
 
     @property
     def total_tokens(self) -> int:
         """Input plus output tokens."""
         return self.input_tokens + self.output_tokens
+
+    @property
+    def cost_text(self) -> str:
+        """The cost for people: ``$0.0042``, ``at least $0.0042 (1 call unpriced)``, or
+        ``cost unknown``."""
+        if self.cost is None:
+            return "cost unknown" if self.unpriced_calls else "$0"
+        shown = f"${self.cost:.4f}" if self.cost < 1 else f"${self.cost:,.2f}"
+        if not self.unpriced_calls:
+            return shown
+        plural = "s" if self.unpriced_calls != 1 else ""
+        return f"at least {shown} ({self.unpriced_calls} call{plural} unpriced)"
 
     def add(self, record: LLMCallRecord) -> None:
         """Count one finished call (and keep it, when ``records`` is a list)."""
@@ -66,6 +102,10 @@ class UsageTally:
         self.output_tokens += _tokens(usage.output_tokens)
         self.cache_read_tokens += _tokens(usage.cache_read_tokens)
         self.cache_write_tokens += _tokens(usage.cache_write_tokens)
+        if response.cost is None:
+            self.unpriced_calls += 1
+        else:
+            self.cost = (self.cost or 0.0) + response.cost
         answered_by = f"{response.provider}:{response.model}"
         self.by_model[answered_by] = self.by_model.get(answered_by, 0) + 1
 

@@ -8,6 +8,7 @@ pocketflow config     the effective configuration with its sources (keys: set/un
 pocketflow run        run a flow durably (pocketflow run MODULE:ATTR --shared JSON)
 pocketflow runs       list, show, answer, resume, cancel and prune durable runs; a worker
 pocketflow NAME       a command a plugin adds (register_commands), e.g. serve (pocketflow-web)
+pocketflow graph      print a flow as a Mermaid flowchart (--format dot: Graphviz)
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pocketflow.install_hints import install_hint
 from pocketflow.plugin_commands import add_plugin_commands, run_plugin_command
 from pocketflow.plugins import PluginManager, get_plugin_manager
 from pocketflow.runs import commands as run_commands
+from pocketflow.runs import flowchart
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 
 
@@ -164,6 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("config", help="the effective configuration and its sources")
     prompt_command.add_parser(commands)
     run_commands.add_commands(commands)
+    flowchart.add_command(commands)
     plugin_commands = add_plugin_commands(commands)
     args = list(sys.argv[1:] if argv is None else argv)
     unknown = _unknown_command(args, commands)
@@ -175,6 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_commands.main(arguments)
     if arguments.command in plugin_commands:
         return run_plugin_command(plugin_commands[arguments.command], arguments)
+    if arguments.command == flowchart.COMMAND:
+        return flowchart.main(arguments)
     try:
         if arguments.command == "prompt":
             return prompt_command.run(arguments)

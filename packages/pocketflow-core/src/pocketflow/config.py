@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pocketflow.cost import check_prices
 from pocketflow.errors import ConfigError
 from pocketflow.providers import ProviderSettings, SettingTypes
 
@@ -55,6 +56,8 @@ _TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
     "readers": (dict, "a table of [readers.<name>] tables"),
     "feedback_providers": (dict, "a table of [feedback_providers.<name>] tables"),
     "runs": (dict, 'a [runs] table, e.g. store = "sqlite:///.pocketflow/runs.db"'),
+    "otel": (dict, "an [otel] table for pocketflow-otel, e.g. capture_content = true"),
+    "prices": (dict, 'a table of "provider:model" = { input = 0.15, output = 0.6 } ($/M tokens)'),
 }
 
 # Settings every LLM provider accepts: key -> (type(s), how to write it).
@@ -82,6 +85,8 @@ class Config:
     readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     feedback_providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     runs: Mapping[str, Any] = field(default_factory=dict)
+    otel: Mapping[str, Any] = field(default_factory=dict)
+    prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     path: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -183,6 +188,8 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
         readers=sections["readers"],
         feedback_providers=sections["feedback_providers"],
         runs=table.get("runs", {}),
+        otel=table.get("otel", {}),
+        prices=check_prices(table.get("prices", {}), where),
         path=path,
         sources={key: source for key in table},
     )
@@ -208,6 +215,8 @@ def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
         readers=config.readers,
         feedback_providers=config.feedback_providers,
         runs=config.runs,
+        otel=config.otel,
+        prices=config.prices,
         path=config.path,
         sources=sources,
     )

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from pocketflow.durability import journaled
 from pocketflow.providers import Feedback, FeedbackRequest
-from pocketflow.runtime import current_runtime
+from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 from pocketflow.sync import run_sync
 
 
@@ -39,7 +39,20 @@ async def request_feedback(
             f"and default={default!r}."
         )
     request = FeedbackRequest(content, audience, seconds, default)
-    return await current_runtime().feedback(provider).ask(request)
+    runtime = current_runtime()
+    chosen = runtime.feedback(provider)
+    if not runtime.observes_calls:
+        return await chosen.ask(request)
+    name = (provider or runtime.config.feedback or DEFAULT_FEEDBACK).partition(":")[0]
+    hook = runtime.plugins.hooks.hook
+    hook.feedback_started(request=request, provider=name)
+    try:
+        feedback = await chosen.ask(request)
+    except BaseException as error:
+        hook.feedback_finished(request=request, provider=name, feedback=None, error=error)
+        raise
+    hook.feedback_finished(request=request, provider=name, feedback=feedback, error=None)
+    return feedback
 
 
 async def gather_user_feedback(

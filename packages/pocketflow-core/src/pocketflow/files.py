@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 
 from pocketflow.durability import journaled
 from pocketflow.runtime import current_runtime
@@ -33,8 +34,29 @@ async def read_file_async(
     Raises :class:`~pocketflow.errors.FileReadError` naming the location and the reason.
     """
     location = os.fspath(path_or_url)
-    reader = current_runtime().reader(scheme_of(location))
-    return await reader.read(location, encoding=encoding)
+    runtime = current_runtime()
+    scheme = scheme_of(location)
+    reader = runtime.reader(scheme)
+    if not runtime.observes_calls:
+        return await reader.read(location, encoding=encoding)
+    read = FileRead(location, runtime.plugins.reader_for_scheme.get(scheme, scheme))
+    hook = runtime.plugins.hooks.hook
+    hook.file_read_started(read=read)
+    try:
+        text = await reader.read(location, encoding=encoding)
+    except BaseException as error:
+        hook.file_read_finished(read=read, text=None, error=error)
+        raise
+    hook.file_read_finished(read=read, text=text, error=None)
+    return text
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FileRead:
+    """One read, as the ``file_read_started``/``file_read_finished`` observers see it."""
+
+    location: str
+    reader: str
 
 
 def read_file(path_or_url: str | os.PathLike[str], *, encoding: str | None = None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from pocketflow import durability, observers
@@ -133,6 +133,9 @@ class Flow(BaseNode):
         returning one) lets ``pocketflow runs resume`` and workers resume the run.
         """
         if run_id is None:
+            if observers.active:
+                run = super().run
+                return observers.observe_flow(self, shared, lambda: run(shared))
             return super().run(shared)
         options = {"store": store, "on_change": on_change, "target": target}
         return durability.get_runner().run(self, shared, run_id, options)
@@ -146,9 +149,18 @@ class BatchFlow(Flow):
 
     def _run(self, shared: Any) -> Any:
         batch = batch_items(self, self.prep(shared))
-        for item_params in batch:
-            self._orch(shared, self._item_params(item_params))
+        if observers.active:
+            run_pair = observers.observed_items(self, self._run_one_item(shared), batch)
+            for pair in enumerate(batch):
+                run_pair(pair)
+        else:
+            for item_params in batch:
+                self._orch(shared, self._item_params(item_params))
         return self.post(shared, batch, None)
+
+    def _run_one_item(self, shared: Any) -> Callable[[Any], Any]:
+        """Run the flow for one batch item's params."""
+        return lambda item_params: self._orch(shared, self._item_params(item_params))
 
 
 class AsyncFlow(Flow, AsyncNode):
@@ -191,6 +203,14 @@ class AsyncFlow(Flow, AsyncNode):
             current = None if next_node is None else copy_node(next_node, current, action)
         return action
 
+    def _run_one_item_async(self, shared: Any) -> Callable[[Any], Coroutine[Any, Any, Any]]:
+        """Run the flow for one batch item's params (for the batch flows)."""
+
+        def run_item(item_params: Any) -> Coroutine[Any, Any, Any]:
+            return self._orch_async(shared, self._item_params(item_params))
+
+        return run_item
+
     async def _run_async(self, shared: Any) -> Any:
         prep_res = await self.prep_async(shared)
         last_action = await self._orch_async(shared)
@@ -210,6 +230,9 @@ class AsyncFlow(Flow, AsyncNode):
         See :meth:`Flow.run` for ``run_id``, ``store``, ``on_change`` and ``target``.
         """
         if run_id is None:
+            if observers.active:
+                run = super().run_async
+                return await observers.observe_flow_async(self, shared, lambda: run(shared))
             return await super().run_async(shared)
         options = {"store": store, "on_change": on_change, "target": target}
         return await durability.get_runner().run_async(self, shared, run_id, options)
@@ -228,8 +251,13 @@ class AsyncBatchFlow(AsyncFlow, BatchFlow):
 
     async def _run_async(self, shared: Any) -> Any:
         batch = batch_items(self, await self.prep_async(shared))
-        for item_params in batch:
-            await self._orch_async(shared, self._item_params(item_params))
+        if observers.active:
+            run_pair = observers.observed_items_async(self, self._run_one_item_async(shared), batch)
+            for pair in enumerate(batch):
+                await run_pair(pair)
+        else:
+            for item_params in batch:
+                await self._orch_async(shared, self._item_params(item_params))
         return await self.post_async(shared, batch, None)
 
 
@@ -254,11 +282,14 @@ class AsyncParallelBatchFlow(AsyncFlow, BatchFlow):
 
     async def _run_async(self, shared: Any) -> Any:
         batch = batch_items(self, await self.prep_async(shared))
-
-        def run_item(item_params: Any) -> Coroutine[Any, Any, Any]:
-            return self._orch_async(shared, self._item_params(item_params))
-
-        await run_concurrently(run_item, batch, self.max_concurrency)
+        run_item = self._run_one_item_async(shared)
+        if observers.active:
+            pairs = enumerate(batch)
+            await run_concurrently(
+                observers.observed_items_async(self, run_item, batch), pairs, self.max_concurrency
+            )
+        else:
+            await run_concurrently(run_item, batch, self.max_concurrency)
         return await self.post_async(shared, batch, None)
 
 

@@ -20,9 +20,12 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from pocketflow.calls import LLMCallRecord
+    from pocketflow.calls import LLMCallRecord, LLMCallStart
+    from pocketflow.files import FileRead
     from pocketflow.providers import (
+        Feedback,
         FeedbackProviderFactory,
+        FeedbackRequest,
         FileReaderFactory,
         LLMProviderFactory,
         SettingTypes,
@@ -164,6 +167,21 @@ def register_commands(register: RegisterCommand) -> None:
 
 
 @hookspec
+def flow_started(flow: Any, shared: Any, run_id: str | None) -> None:
+    """A run of ``flow`` (the outermost one; nested flows are node steps) starts.
+
+    ``run_id`` names the durable run, or is None. Return quickly.
+    """
+
+
+@hookspec
+def flow_finished(
+    flow: Any, shared: Any, action: Any, error: BaseException | None, run_id: str | None
+) -> None:
+    """A run of ``flow`` returned ``action``, or raised ``error`` (then action is None)."""
+
+
+@hookspec
 def node_started(node: Any, shared: Any) -> None:
     """A flow is about to run ``node`` with the ``shared`` store. Return quickly."""
 
@@ -171,6 +189,24 @@ def node_started(node: Any, shared: Any) -> None:
 @hookspec
 def node_finished(node: Any, shared: Any, action: Any, error: BaseException | None) -> None:
     """A flow ran ``node``: it chose ``action``, or raised ``error`` (then action is None)."""
+
+
+@hookspec
+def batch_item_started(node: Any, index: int, item: Any, total: int | None) -> None:
+    """Batch ``node`` (a batch node, or a batch flow with the item's params) starts item ``index``.
+
+    ``total`` is the number of items, or None when the batch is an iterable without a length.
+
+    Called in the task that runs the item (parallel items each run in their own task),
+    so context variables set here are seen by the item's work. Return quickly.
+    """
+
+
+@hookspec
+def batch_item_finished(
+    node: Any, index: int, item: Any, result: Any, error: BaseException | None
+) -> None:
+    """Item ``index`` of batch ``node`` gave ``result``, or raised ``error``."""
 
 
 @hookspec
@@ -184,9 +220,42 @@ def feedback_requested(question: Any) -> None:
 
 
 @hookspec
+def llm_call_started(call: LLMCallStart) -> None:
+    """An LLM call starts: ``call`` gives the model asked for, its provider and the request.
+
+    Its ``llm_call_finished`` record carries the same ``call`` object (``record.call``).
+    """
+
+
+@hookspec
 def llm_call_finished(record: LLMCallRecord) -> None:
     """An LLM call ended, answered or failed for good.
 
     ``record`` gives the model asked for, the response (with usage, the model that
     answered and the attempts) or the error, and the duration in seconds.
+    """
+
+
+@hookspec
+def file_read_started(read: FileRead) -> None:
+    """``read_file_async`` starts reading ``read.location`` with reader ``read.reader``."""
+
+
+@hookspec
+def file_read_finished(read: FileRead, text: str | None, error: BaseException | None) -> None:
+    """A read ended with ``text``, or failed with ``error`` (then text is None)."""
+
+
+@hookspec
+def feedback_started(request: FeedbackRequest, provider: str) -> None:
+    """Feedback provider ``provider`` is asked to judge ``request.content``."""
+
+
+@hookspec
+def feedback_finished(
+    request: FeedbackRequest, provider: str, feedback: Feedback | None, error: BaseException | None
+) -> None:
+    """The provider gave ``feedback`` (decision and comment), or failed with ``error``.
+
+    A durable run stopping to wait for a person ends the ask with the ``Suspend`` error.
     """

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from pocketflow import policy
-from pocketflow.calls import LLMCallRecord, record_call
+from pocketflow.calls import LLMCallRecord, LLMCallStart, record_call
 from pocketflow.capabilities import OutputFormat, ToolChoice, ToolSpec
+from pocketflow.cost import estimate_cost
 from pocketflow.durability import current_calls, journaled
 from pocketflow.errors import ConfigError, LLMError, OutputValidationError
 from pocketflow.options import check_extra_options, check_request, check_tool_choice
@@ -136,7 +137,10 @@ def _finish(
     error: BaseException | None,
     duration: float,
     attempts: policy.Attempts,
+    call: LLMCallStart | None = None,
 ) -> None:
+    if response is not None and response.cost is None:
+        response.cost = _cost(runtime, requested, response)
     record = LLMCallRecord(
         model=requested,
         response=response,
@@ -144,6 +148,7 @@ def _finish(
         duration=duration,
         attempts=attempts.tries,
         limit_wait=attempts.limit_wait,
+        call=call,
     )
     record_call(record)
     if runtime.observes_calls:
@@ -201,6 +206,25 @@ def _request_args(
         system, temperature, max_tokens, stop, seed, merged,
         output_spec(output) if output is not None else None, tuple(tools), tool_choice,
     )  # fmt: skip
+
+
+def _cost(runtime: Runtime, requested: str, response: LLMResponse) -> float | None:
+    config = runtime.config
+    kind = config.providers.get(response.provider, {}).get("kind")
+    return estimate_cost(
+        response.provider, response.model, response.usage, config.prices, kind, requested
+    )
+
+
+def _started(
+    runtime: Runtime, requested: str, ref: ModelRef, request: LLMRequest, stream: bool
+) -> LLMCallStart | None:
+    """Report a call's start to the observers; the start, for its finish record."""
+    if not runtime.observes_calls:
+        return None
+    call = LLMCallStart(requested, ref.provider, request, stream)
+    runtime.plugins.hooks.hook.llm_call_started(call=call)
+    return call
 
 
 @journaled("llm")
@@ -269,11 +293,14 @@ async def _complete(
     started = policy.clock.now()
     attempts = policy.Attempts()
     candidates = _candidates(runtime, model, fallbacks)
+    call = None
     try:
         for index, candidate in enumerate(candidates):
             ref = runtime.resolve(candidate)
             live = runtime.provider(ref.provider)
             request = args.request(prompt, live, ref.model)
+            if index == 0:
+                call = _started(runtime, candidates[0], ref, request, False)
             try:
                 response = await policy.call_with_policy(
                     _bind(live, request),
@@ -287,10 +314,10 @@ async def _complete(
                 continue
             response.latency = policy.clock.now() - started
             response.attempts = attempts.tries
-            _finish(runtime, candidates[0], response, None, response.latency, attempts)
+            _finish(runtime, candidates[0], response, None, response.latency, attempts, call)
             return response
     except BaseException as error:
-        _finish(runtime, candidates[0], None, error, policy.clock.now() - started, attempts)
+        _finish(runtime, candidates[0], None, error, policy.clock.now() - started, attempts, call)
         raise
     raise AssertionError("unreachable: the last candidate returns or raises")
 
@@ -544,11 +571,14 @@ async def _stream(
     started = policy.clock.now()
     response: LLMResponse | None = None
     requested = candidates[0]
+    call: LLMCallStart | None = None
     try:
         for index, candidate in enumerate(candidates):
             ref = runtime.resolve(candidate)
             live = runtime.provider(ref.provider)
             request = args.request(prompt, live, ref.model)
+            if index == 0:
+                call = _started(runtime, requested, ref, request, True)
             call_policy = _policy_for(live, timeout, max_retries)
             yielded = False
             chunks = policy.stream_with_policy(
@@ -571,9 +601,9 @@ async def _stream(
                 continue
             break
     except BaseException as error:
-        _finish(runtime, requested, None, error, policy.clock.now() - started, attempts)
+        _finish(runtime, requested, None, error, policy.clock.now() - started, attempts, call)
         raise
-    _finish(runtime, requested, response, None, policy.clock.now() - started, attempts)
+    _finish(runtime, requested, response, None, policy.clock.now() - started, attempts, call)
 
 
 def _bind_stream(

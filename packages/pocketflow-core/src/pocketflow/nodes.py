@@ -19,6 +19,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
+from pocketflow import observers
 from pocketflow.errors import AsyncRunRequired, InvalidAction, InvalidBatch, NotANode
 
 NodeT = TypeVar("NodeT", bound="BaseNode")
@@ -161,6 +162,10 @@ class BatchNode(Node):
 
     def _exec(self, items: Any) -> Any:
         run_item = super()._exec
+        if observers.active:
+            batch = batch_items(self, items)
+            run_pair = observers.observed_items(self, run_item, batch)
+            return [run_pair(pair) for pair in enumerate(batch)]
         return [run_item(item) for item in batch_items(self, items)]
 
 
@@ -220,6 +225,10 @@ class AsyncBatchNode(AsyncNode, BatchNode):
 
     async def _exec(self, items: Any) -> Any:
         run_item = super()._exec
+        if observers.active:
+            batch = batch_items(self, items)
+            run_pair = observers.observed_items_async(self, run_item, batch)
+            return [await run_pair(pair) for pair in enumerate(batch)]
         return [await run_item(item) for item in batch_items(self, items)]
 
 
@@ -248,6 +257,10 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
 
     async def _exec(self, items: Any) -> Any:
         run_item = super()._exec
+        if observers.active:
+            batch = batch_items(self, items)
+            run_pair = observers.observed_items_async(self, run_item, batch)
+            return await run_concurrently(run_pair, enumerate(batch), self.max_concurrency)
         return await run_concurrently(run_item, batch_items(self, items), self.max_concurrency)
 
 

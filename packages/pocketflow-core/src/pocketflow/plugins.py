@@ -13,6 +13,10 @@ A plugin is imported on a worker thread with a time limit
 calls ``sys.exit()`` at import is reported as failed instead of ending or stopping
 the host. Two plugins registering the same name (an ``openai`` provider, a reader for
 ``file``) are warned about and listed as a conflict; the first registration is used.
+An entry point names a module of hooks, or a callable (a class, a function) that is
+called each time plugins load and returns the object holding the hooks: a plugin that
+observes only when something is configured (a tracer without an SDK) can then offer
+no observer hooks at all, so unobserved flows keep their speed.
 """
 
 from __future__ import annotations
@@ -284,13 +288,32 @@ class PluginManager:
             del self.store_for_scheme[scheme]
 
     def observes_nodes(self) -> bool:
-        """True when some plugin implements a node observer hook."""
+        """True when some plugin implements a flow, node or batch item observer hook."""
         hook = self.hooks.hook
-        return bool(hook.node_started.get_hookimpls() or hook.node_finished.get_hookimpls())
+        return any(getattr(hook, name).get_hookimpls() for name in _ENGINE_OBSERVERS)
 
     def observes_calls(self) -> bool:
-        """True when some plugin implements ``llm_call_finished``."""
-        return bool(self.hooks.hook.llm_call_finished.get_hookimpls())
+        """True when some plugin observes LLM calls, file reads or feedback."""
+        hook = self.hooks.hook
+        return any(getattr(hook, name).get_hookimpls() for name in _CALL_OBSERVERS)
+
+
+_ENGINE_OBSERVERS = (
+    "flow_started",
+    "flow_finished",
+    "node_started",
+    "node_finished",
+    "batch_item_started",
+    "batch_item_finished",
+)
+_CALL_OBSERVERS = (
+    "llm_call_started",
+    "llm_call_finished",
+    "file_read_started",
+    "file_read_finished",
+    "feedback_started",
+    "feedback_finished",
+)
 
 
 def _hook_names() -> list[str]:
@@ -363,7 +386,10 @@ def _import_plugin(entry_point: EntryPoint, time_limit: float) -> tuple[Any, str
 
     def load() -> None:
         try:
-            outcome.append(("ok", entry_point.load()))
+            module = entry_point.load()
+            if callable(module) and not isinstance(module, ModuleType):
+                module = module()  # a factory: the plugin chooses its hooks as plugins load
+            outcome.append(("ok", module))
         except BaseException as error:  # SystemExit too: the host decides, not the plugin
             outcome.append(("error", error))
 

@@ -109,7 +109,9 @@ class LLMResponse:
     the model asked for). ``latency`` is seconds from the first attempt to the answer;
     ``attempts`` counts tries including retries. ``tool_calls`` are the tools the
     model asked to call; ``output`` the validated structured output, when a type or
-    schema was asked for.
+    schema was asked for. ``request_id`` is the vendor's id of the HTTP request (for
+    support tickets), ``response_id`` its id of the answer. ``cost`` is the estimated
+    price in US dollars (:mod:`pocketflow.cost`), None when unknown.
     """
 
     text: str
@@ -124,6 +126,8 @@ class LLMResponse:
     output: Any = None
     vendor_parts: list[VendorPart] = field(default_factory=list)
     """Blocks of the reply only its vendor understands (thinking), sent back in a tool loop."""
+    response_id: str | None = None
+    cost: float | None = None
 
 
 # --- settings handed to providers -----------------------------------------------------------

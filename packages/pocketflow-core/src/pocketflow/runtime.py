@@ -18,11 +18,12 @@ import os
 import threading
 import warnings
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pocketflow import observers
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, Config, check_options
 from pocketflow.config import load_config as _load_config
 from pocketflow.config import provider_settings as _provider_settings
@@ -380,3 +381,28 @@ async def aclose() -> None:
     closing = [task for task in list(_closing) if task.get_loop() is here]
     if closing:
         await asyncio.gather(*closing, return_exceptions=True)
+
+
+def add_observer(observer: object, name: str) -> Callable[[], None]:
+    """Register ``observer``, an object whose methods are observer hooks (marked with
+    ``@hookimpl``), for this process; returns the function that removes it again.
+
+    For a program's own progress display (``pocketflow run`` uses it); plugins that
+    observe register through entry points instead.
+    """
+    manager = get_plugin_manager()
+    manager.hooks.register(observer, name=name)
+    _observe(manager)
+
+    def remove() -> None:
+        manager.hooks.unregister(name=name)
+        _observe(manager)
+
+    return remove
+
+
+def _observe(manager: PluginManager) -> None:
+    observers.attach(manager.hooks.hook if manager.observes_nodes() else None)
+    runtime = _runtime
+    if runtime is not None and runtime.plugins is manager:
+        runtime.observes_calls = manager.observes_calls()

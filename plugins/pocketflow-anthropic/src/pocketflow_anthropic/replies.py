@@ -104,6 +104,7 @@ def parse_message(
         request_id=request_id,
         tool_calls=calls,
         vendor_parts=kept if calls else [],
+        response_id=payload.get("id") if isinstance(payload.get("id"), str) else None,
     )
 
 

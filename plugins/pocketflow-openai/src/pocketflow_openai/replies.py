@@ -70,6 +70,7 @@ def parse_completion(content: bytes, context: ReplyContext) -> LLMResponse:
         finish_reason=_text_or_none(choice.get("finish_reason")),
         request_id=context.request_id,
         tool_calls=[_tool_call(call, context) for call in calls],
+        response_id=data.get("id") if isinstance(data.get("id"), str) else None,
     )
 
 

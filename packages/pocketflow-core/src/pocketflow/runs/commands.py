@@ -1,7 +1,8 @@
 """The ``pocketflow run`` and ``pocketflow runs ...`` commands.
 
-pocketflow run MODULE:ATTR [--shared JSON|@file.json] [--run-id ID] [--queue]
+pocketflow run MODULE:ATTR [--shared JSON|@file.json] [--run-id ID] [--queue] [--quiet]
                                    run a flow (or a function returning one) durably,
+                                   showing its progress on stderr (live on a terminal),
                                    or queue it for a worker
 pocketflow runs list [--status S]  runs, most recently updated first
 pocketflow runs show ID [--state]  a run's steps (node, action, duration, tokens, errors)
@@ -33,6 +34,7 @@ from pocketflow import durability
 from pocketflow.errors import DurableRunError, PocketFlowError, RunNotFoundError
 from pocketflow.flows import AsyncFlow
 from pocketflow.runs.answers import answer_in
+from pocketflow.runs.live import run_view
 from pocketflow.runs.queue import enqueue, new_run_id
 from pocketflow.runs.settings import RunSettings, close_stores, run_settings
 from pocketflow.runs.store import STATUSES, Question, RunInfo, RunStore, StepRecord
@@ -54,6 +56,7 @@ def add_commands(commands: Any) -> None:
     run.add_argument("--shared", default="{}", help="the shared store: JSON, or @file.json")
     run.add_argument("--run-id", help="the run's id (default: a new one)")
     run.add_argument("--queue", action="store_true", help="queue it for `pocketflow runs worker`")
+    run.add_argument("--quiet", action="store_true", help="show no progress while it runs")
     runs = commands.add_parser("runs", help="list, show, resume, cancel and prune runs")
     actions = runs.add_subparsers(dest="runs_command", required=True)
     listing = actions.add_parser("list", parents=[common], help="runs, newest first")
@@ -170,11 +173,13 @@ async def _run(
     if not arguments.json:
         print(f"run {run_id}: {target} (resume with: pocketflow runs resume {run_id})")
     runner = durability.get_runner()
+    quiet = arguments.json or getattr(arguments, "quiet", False)
     try:
-        if isinstance(flow, AsyncFlow):
-            outcome = await runner.run_async(flow, shared, run_id, options)
-        else:
-            outcome = await asyncio.to_thread(runner.run, flow, shared, run_id, options)
+        with run_view("quiet" if quiet else "auto"):  # progress on stderr
+            if isinstance(flow, AsyncFlow):
+                outcome = await runner.run_async(flow, shared, run_id, options)
+            else:
+                outcome = await asyncio.to_thread(runner.run, flow, shared, run_id, options)
     except DurableRunError:
         raise
     except Exception as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -128,6 +129,8 @@ class DurableRun:
                 return self._orchestrate(flow, shared, params, f"{prefix}[{index}]/", in_async)
 
             pairs = list(enumerate(batch))
+            if observers.active:
+                run_item = functools.partial(_observed_item, flow, len(pairs), run_item)
             if in_async and isinstance(flow, AsyncParallelBatchFlow):
                 await run_concurrently(run_item, pairs, flow.max_concurrency)
             else:
@@ -253,6 +256,8 @@ class DurableRun:
             return result
 
         pairs = list(enumerate(batch_items(node, prep_res)))
+        if observers.active:
+            run_item = functools.partial(_observed_item, node, len(pairs), run_item)
         if is_async and isinstance(node, AsyncParallelBatchNode):
             return await run_concurrently(run_item, pairs, node.max_concurrency)
         return [await run_item(pair) for pair in pairs]
@@ -273,10 +278,45 @@ class DurableRun:
             current_calls.reset(reset)
 
 
+async def _observed_item(
+    node: BaseNode,
+    total: int,
+    run_pair: Callable[[tuple[int, Any]], Any],
+    pair: tuple[int, Any],
+) -> Any:
+    """Run one batch item ``pair`` (index, item) of ``total``, reporting it to the observers."""
+    index, item = pair
+    observers.batch_item_started(node, index, item, total)
+    try:
+        result = await run_pair(pair)
+    except BaseException as error:
+        observers.batch_item_finished(node, index, item, None, error)
+        raise
+    observers.batch_item_finished(node, index, item, result, None)
+    return result
+
+
 # --- starting, resuming and ending a run ------------------------------------------------------
 
 
 async def run_durably(
+    flow: Flow, shared: Any, run_id: str, options: dict[str, Any], *, in_async: bool
+) -> Any:
+    """Run or resume ``flow`` as ``run_id``; return its outcome.
+
+    The observers see it as one flow run (``flow_started`` and ``flow_finished`` with
+    the run id); see :func:`_run_durably` for ``options``.
+    """
+    if not observers.active:
+        return await _run_durably(flow, shared, run_id, options, in_async=in_async)
+
+    def run() -> Coroutine[Any, Any, Any]:
+        return _run_durably(flow, shared, run_id, options, in_async=in_async)
+
+    return await observers.observe_flow_async(flow, shared, run, run_id)
+
+
+async def _run_durably(
     flow: Flow, shared: Any, run_id: str, options: dict[str, Any], *, in_async: bool
 ) -> Any:
     """Run or resume ``flow`` as ``run_id``; return its outcome.

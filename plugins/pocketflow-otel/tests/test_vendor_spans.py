@@ -1,0 +1,164 @@
+"""An LLM call span on a real vendor plugin (openai, HTTP mocked): GenAI attributes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import respx
+from otel_support import Telemetry
+
+import pocketflow
+from pocketflow import AsyncFlow, AsyncNode, call_llm_async
+from pocketflow.testing import FakeClock
+
+CHAT_URL = "https://api.openai.com/v1/chat/completions"
+TEST_KEY = "sk-test-otel-0123456789"
+
+REPLY = {
+    "id": "chatcmpl-otel-1",
+    "object": "chat.completion",
+    "created": 1700000000,
+    "model": "gpt-4o-mini-2024-07-18",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "A short summary.", "refusal": None},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 42,
+        "completion_tokens": 7,
+        "total_tokens": 49,
+        "prompt_tokens_details": {"cached_tokens": 32, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    },
+}
+
+
+class Summarize(AsyncNode):
+    async def exec_async(self, prep_res: Any) -> str:
+        return await call_llm_async("Summarize: the sky is blue.", temperature=0.2, max_tokens=64)
+
+
+def test_an_openai_call_span_has_the_genai_attributes_and_token_counts(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
+) -> None:
+    pocketflow_env.setenv("OPENAI_API_KEY", TEST_KEY)
+    pocketflow_env.setenv("POCKETFLOW_LLM", "openai:gpt-4o-mini")
+    vendor_http.post(CHAT_URL).respond(json=REPLY, headers={"x-request-id": "req_otel"})
+
+    async def scenario() -> None:
+        try:
+            await AsyncFlow(start=Summarize()).run_async({})
+        finally:
+            await pocketflow.aclose()
+
+    asyncio.run(scenario())
+    spans = {span.name: span for span in telemetry.spans.get_finished_spans()}
+    assert set(spans) == {"invoke_workflow AsyncFlow", "node Summarize", "chat gpt-4o-mini"}
+    call = spans["chat gpt-4o-mini"]
+    node_context = spans["node Summarize"].context
+    assert call.parent is not None and node_context is not None
+    assert call.parent.span_id == node_context.span_id
+    attributes = dict(call.attributes or {})
+    assert attributes == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.response.id": "chatcmpl-otel-1",
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": 42,
+        "gen_ai.usage.output_tokens": 7,
+        "gen_ai.usage.cache_read.input_tokens": 32,
+        "pocketflow.llm.model": "openai:gpt-4o-mini",
+        "pocketflow.llm.stream": False,
+        "pocketflow.llm.request_id": "req_otel",
+        "pocketflow.llm.attempts": 1,
+    }
+    assert TEST_KEY not in str(attributes)
+
+
+def test_a_retried_call_is_one_span_with_a_retry_event(
+    telemetry: Telemetry,
+    pocketflow_env: pytest.MonkeyPatch,
+    vendor_http: respx.MockRouter,
+    fake_clock: FakeClock,
+) -> None:
+    pocketflow_env.setenv("OPENAI_API_KEY", TEST_KEY)
+    pocketflow_env.setenv("POCKETFLOW_LLM", "openai:gpt-4o-mini")
+    busy = {"error": {"message": "Rate limit reached.", "type": "requests", "code": None}}
+    vendor_http.post(CHAT_URL).mock(
+        side_effect=[
+            httpx.Response(429, json=busy, headers={"retry-after": "1"}),
+            httpx.Response(200, json=REPLY),
+        ]
+    )
+
+    async def scenario() -> None:
+        try:
+            await AsyncFlow(start=Summarize()).run_async({})
+        finally:
+            await pocketflow.aclose()
+
+    asyncio.run(scenario())
+    (call,) = [s for s in telemetry.spans.get_finished_spans() if s.name == "chat gpt-4o-mini"]
+    assert (call.attributes or {})["pocketflow.llm.attempts"] == 2
+    assert [event.name for event in call.events] == ["gen_ai.retry"]
+
+
+def test_an_anthropic_call_span_has_the_genai_attributes_and_cache_tokens(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
+) -> None:
+    pocketflow_env.setenv("ANTHROPIC_API_KEY", "sk-ant-test-otel")
+    pocketflow_env.setenv("POCKETFLOW_LLM", "anthropic:claude-haiku-4-5")
+    reply = {
+        "id": "msg_otel_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5",
+        "content": [{"type": "text", "text": "A short summary."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 21,
+            "output_tokens": 7,
+            "cache_read_input_tokens": 100,
+            "cache_creation_input_tokens": 50,
+        },
+    }
+    vendor_http.post("https://api.anthropic.com/v1/messages").respond(
+        json=reply, headers={"request-id": "req_ant"}
+    )
+
+    async def scenario() -> None:
+        try:
+            await AsyncFlow(start=Summarize()).run_async({})
+        finally:
+            await pocketflow.aclose()
+
+    asyncio.run(scenario())
+    (call,) = [s for s in telemetry.spans.get_finished_spans() if s.name.startswith("chat ")]
+    assert call.name == "chat claude-haiku-4-5"
+    attributes = dict(call.attributes or {})
+    assert {key: attributes.get(key) for key in attributes if key.startswith("gen_ai.")} == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "anthropic",
+        "gen_ai.request.model": "claude-haiku-4-5",
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.response.model": "claude-haiku-4-5",
+        "gen_ai.response.id": "msg_otel_1",
+        "gen_ai.response.finish_reasons": ("end_turn",),
+        "gen_ai.usage.input_tokens": 21 + 100 + 50,  # cached tokens included, as conventions say
+        "gen_ai.usage.output_tokens": 7,
+        "gen_ai.usage.cache_read.input_tokens": 100,
+        "gen_ai.usage.cache_creation.input_tokens": 50,
+    }
