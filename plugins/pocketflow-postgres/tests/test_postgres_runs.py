@@ -11,9 +11,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from pocketflow import AsyncFlow, AsyncNode, Flow, Node, call_llm, call_llm_async
-from pocketflow.errors import ConfigError
-from pocketflow.runs import close_stores, open_store
+from pocketflow import (
+    AsyncFlow,
+    AsyncNode,
+    Flow,
+    Node,
+    call_llm,
+    call_llm_async,
+    gather_user_feedback,
+)
+from pocketflow.errors import ConfigError, FlowSuspended
+from pocketflow.runs import answer, close_stores, open_store
 from pocketflow.runtime import reset_runtime
 from pocketflow_postgres.store import PostgresRunStore
 
@@ -217,3 +225,35 @@ def test_the_schema_setting_places_the_tables(
         "pocketflow_meta", "run_journal", "run_questions", "run_scopes", "run_steps", "runs",
     ]  # fmt: skip
     assert version == ("1",)
+
+
+class Ask(AsyncNode):
+    async def exec_async(self, prep_res: Any) -> str:
+        return await gather_user_feedback("Ship it?")
+
+
+def test_an_answer_wakes_a_waiting_worker_at_once_not_on_its_next_poll(
+    runs_env: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    """A worker waits with LISTEN; the answer's NOTIFY ends its wait long before the poll."""
+    runs_env.setenv("POCKETFLOW_FEEDBACK", "inbox")
+
+    async def scenario() -> float:
+        store = open_store(postgres_url)
+        assert isinstance(store, PostgresRunStore)
+        with pytest.raises(FlowSuspended):
+            await AsyncFlow(start=Ask()).run_async({}, run_id="wake", store=postgres_url)
+        await store.wait_for_work(0.01)  # listening from here on
+
+        async def answer_soon() -> None:
+            await asyncio.sleep(0.2)
+            await answer("wake", "approve", store=postgres_url)
+
+        answering = asyncio.create_task(answer_soon())
+        started = time.monotonic()
+        await store.wait_for_work(30)  # the poll a worker would otherwise wait out
+        waited = time.monotonic() - started
+        await answering
+        return waited
+
+    assert asyncio.run(scenario()) < 10

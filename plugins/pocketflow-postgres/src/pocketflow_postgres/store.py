@@ -10,11 +10,14 @@ checks whether the dropped attempt did land), or fails with PostgresStoreError.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg import sql as pgsql
 
 from pocketflow.errors import (
     QuestionNotWaiting,
@@ -65,6 +68,9 @@ class PostgresRunStore(RunStore):
         self.connections = Connections(options)
         self._migrated = False
         self._sql = _statements(options.schema)
+        self._listeners: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, psycopg.AsyncConnection[Any]
+        ] = weakref.WeakKeyDictionary()
 
     async def migrate(self) -> tuple[int, int]:
         """Create or upgrade the schema now; return its version before and after."""
@@ -218,6 +224,8 @@ class PostgresRunStore(RunStore):
             row = await (await conn.execute(self._sql["finish"], arguments)).fetchone()
             if row is None or row[0] != 1:
                 await _check_owner(conn, self._sql, run_id, owner)
+            if status == "queued":
+                await self._wake_workers(conn)
             return True
 
         async def landed(conn: Conn) -> bool | None:
@@ -276,6 +284,7 @@ class PostgresRunStore(RunStore):
                     sql["answer"],
                     (question.status, decision, comment, now, run_id, question.key, value, now),
                 )
+                await self._wake_workers(conn)  # sent when the transaction commits
                 return question
 
         # A repeated answer would find the question answered: fail rather than guess.
@@ -320,6 +329,8 @@ class PostgresRunStore(RunStore):
 
         async def work(conn: Conn) -> bool:
             updated = await conn.execute(self._sql["requeue"], (now, run_id, stale_owner))
+            if updated.rowcount == 1:
+                await self._wake_workers(conn)
             return updated.rowcount == 1
 
         return await self._run(work)
@@ -387,8 +398,42 @@ class PostgresRunStore(RunStore):
 
         return await self._run(work)
 
+    # --- waking workers -----------------------------------------------------------------
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel of this schema's queue."""
+        return f"pocketflow_runs_{self.schema}"
+
+    async def _wake_workers(self, conn: Conn) -> None:
+        await conn.execute(pgsql.SQL("NOTIFY {}").format(pgsql.Identifier(self.channel)))
+
+    async def wait_for_work(self, timeout: float) -> None:
+        """Return when a run is queued or a question answered (NOTIFY), or after ``timeout``.
+
+        One listening connection per event loop; if it cannot be had, this just waits.
+        """
+        loop = asyncio.get_running_loop()
+        listener = self._listeners.get(loop)
+        try:
+            if listener is None or listener.closed:
+                listener = await psycopg.AsyncConnection.connect(
+                    self.connections.conninfo, autocommit=True
+                )
+                listen = pgsql.SQL("LISTEN {}").format(pgsql.Identifier(self.channel))
+                await listener.execute(listen)
+                self._listeners[loop] = listener
+            async for _ in listener.notifies(timeout=timeout, stop_after=1):
+                return
+        except psycopg.OperationalError:
+            self._listeners.pop(loop, None)
+            await asyncio.sleep(timeout)  # polling is the fallback
+
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pool and this loop's listening connection."""
+        listener = self._listeners.pop(asyncio.get_running_loop(), None)
+        if listener is not None:
+            await listener.close()
         await self.connections.aclose()
 
 
