@@ -126,3 +126,10 @@ def test_a_queued_run_is_run_by_a_worker(project: Path, capsys: pytest.CaptureFi
     assert main(["runs", "show", "q1", "--state", "--json"]) == 0
     state = json.loads(capsys.readouterr().out)["state"]
     assert state["answers"] == ["[offline echo] about moths"] * 3
+
+
+def test_runs_migrate_on_sqlite_says_the_store_does_it_itself(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["runs", "migrate"]) == 0
+    assert "makes and upgrades its tables itself on first use" in capsys.readouterr().out

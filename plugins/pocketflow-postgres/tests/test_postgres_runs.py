@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -257,3 +258,20 @@ def test_an_answer_wakes_a_waiting_worker_at_once_not_on_its_next_poll(
         return waited
 
     assert asyncio.run(scenario()) < 10
+
+
+def test_pocketflow_runs_migrate_creates_the_schema_then_says_it_is_up_to_date(
+    runs_env: pytest.MonkeyPatch, postgres_url: str, schema: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pocketflow.cli import main
+
+    assert main(["runs", "migrate", "--store", postgres_url, "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["migrated"] and first["before"] == 0 and first["after"] >= 1
+    assert main(["runs", "migrate", "--store", postgres_url]) == 0
+    assert f"schema up to date (version {first['after']})" in capsys.readouterr().out
+    with psycopg.connect(postgres_url) as conn:
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (schema,)
+        ).fetchone()
+    assert found is not None

@@ -12,6 +12,7 @@ pocketflow runs answer ID approve|deny [--comment TEXT]
 pocketflow runs worker             resume every run that is ready, several at once
 pocketflow runs cancel ID          cancel an unfinished run
 pocketflow runs prune --older-than 30d   delete ended runs not updated since
+pocketflow runs migrate            create or upgrade the store's schema now (PostgreSQL)
 
 Every command takes ``--store URL`` (default: ``[runs] store``, ``POCKETFLOW_RUNS``)
 and ``--json`` for scripts.
@@ -78,6 +79,7 @@ def add_commands(commands: Any) -> None:
     worker.add_argument("--once", action="store_true", help="stop when nothing is ready")
     cancel = actions.add_parser("cancel", parents=[common], help="cancel an unfinished run")
     cancel.add_argument("run_id")
+    actions.add_parser("migrate", parents=[common], help="create or upgrade the store's schema")
     prune = actions.add_parser("prune", parents=[common], help="delete old ended runs")
     prune.add_argument("--older-than", required=True, help="e.g. 30d, 12h, 90m")
 
@@ -135,6 +137,8 @@ async def _dispatch(arguments: argparse.Namespace) -> int:
         return 0
     if command == "worker":
         return await _work(arguments, settings)
+    if command == "migrate":
+        return await _migrate(arguments, store)
     info = None if command == "prune" else await _get(store, arguments.run_id)
     if command == "show":
         assert info is not None
@@ -256,6 +260,22 @@ def _step_json(step: StepRecord) -> dict[str, Any]:
         "duration": step.duration, "input_tokens": step.input_tokens,
         "output_tokens": step.output_tokens, "error": step.error,
     }  # fmt: skip
+
+
+async def _migrate(arguments: argparse.Namespace, store: RunStore) -> int:
+    migrate = getattr(store, "migrate", None)
+    if migrate is None:
+        lines = [f"{store.url}: this store makes and upgrades its tables itself on first use."]
+        _print(arguments, {"store": store.url, "migrated": False}, lines)
+        return 0
+    before, after = await migrate()
+    done = f"upgraded from version {before} to {after}" if before != after else "up to date"
+    _print(
+        arguments,
+        {"store": store.url, "migrated": True, "before": before, "after": after},
+        [f"{store.url}: schema {done} (version {after})."],
+    )
+    return 0
 
 
 async def _work(arguments: argparse.Namespace, settings: RunSettings) -> int:
