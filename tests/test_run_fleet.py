@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from run_fleet import STEPS, Fleet, final_states, statuses, wait_until
 
+from run_fleet import STEPS, Fleet, final_states, statuses, wait_until
 from vendor_server import fetch_stats, reset_stats, start_server_process
 
 WORKERS = 8
