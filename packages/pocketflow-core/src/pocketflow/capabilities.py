@@ -28,12 +28,16 @@ class Capabilities:
 
     ``parts`` names the message part kinds it takes ("text", "image", "tool_call",
     "tool_result"); ``tools`` whether it takes tools; ``structured_output`` how it
-    gets schema-valid output.
+    gets schema-valid output. ``embeddings`` says whether it turns texts into vectors
+    (:meth:`~pocketflow.providers.LLMProvider.embed`), at most
+    ``max_embedding_inputs`` texts per vendor request (the core splits longer lists).
     """
 
     structured_output: StructuredMechanism = "prompt"
     tools: bool = False
     parts: frozenset[str] = frozenset({"text"})
+    embeddings: bool = False
+    max_embedding_inputs: int = 1
 
 
 TEXT_ONLY = Capabilities()

@@ -130,6 +130,38 @@ class LLMResponse:
     cost: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingRequest:
+    """Texts to turn into vectors, at most the provider's ``max_embedding_inputs``.
+
+    ``model`` is the embedding model without the provider prefix; ``dimensions`` asks
+    for shorter vectors where the model allows it; ``options`` holds extra vendor
+    parameters passed through unchanged.
+    """
+
+    model: str
+    texts: tuple[str, ...]
+    dimensions: int | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class EmbeddingResponse:
+    """Vectors in the order of the request's texts, and what they cost.
+
+    ``provider`` and ``model`` name who answered; ``usage.input_tokens`` counts the
+    tokens embedded (0 when the vendor does not say); ``latency`` and ``attempts`` as
+    for :class:`LLMResponse`.
+    """
+
+    vectors: list[list[float]]
+    model: str
+    provider: str
+    usage: Usage = field(default_factory=Usage)
+    latency: float = 0.0
+    attempts: int = 1
+
+
 # --- settings handed to providers -----------------------------------------------------------
 
 
@@ -237,6 +269,16 @@ class LLMProvider(ABC):
         response = await self.complete(request)
         yield response.text
         yield response
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Return one vector per text of ``request`` (providers whose capabilities say
+        ``embeddings=True`` implement this; the default refuses)."""
+        from pocketflow.errors import UnsupportedRequestError
+
+        raise UnsupportedRequestError(
+            f"provider '{self.name}' does not make embeddings; "
+            "choose an embedding model of a provider that does (see `pocketflow models`)"
+        )
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release vendor clients and their connection pools."""
@@ -364,6 +406,8 @@ def first_line(text: str, limit: int = 200) -> str:
 __all__: Sequence[str] = (
     "Capabilities",
     "ComponentSettings",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
     "Feedback",
     "FeedbackProvider",
     "FeedbackProviderFactory",
