@@ -5,8 +5,9 @@ vendor server with a short latency), starts N ``pocketflow runs worker`` process
 and times from the first worker's start until every run is done; steps/s is
 5 x RUNS over that time. Runs on PostgreSQL (``$POCKETFLOW_BENCH_POSTGRES`` or the
 local server, a throwaway database) and, for comparison, on SQLite, in the same run.
-Also reports the machine's load and the vendor server's CPU, to say where the limit
-is. Prints one JSON line.
+Then, in the same run, µs per durable step of one process on each store (the looping
+flow of bench/run_stores.py, no vendor call). Also reports the machine's load and the
+vendor server's CPU, to say where the limit is. Prints one JSON line.
 
     uv run python bench/postgres_fleet.py [--runs 200] [--workers 1,2,4,8]
 """
@@ -26,6 +27,7 @@ from typing import Any
 import psycopg
 
 from run_fleet import STEPS, Fleet, wait_until
+from run_stores import per_step_us
 from vendor_server import fetch_stats, reset_stats, start_server_process
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -54,6 +56,33 @@ def steps_per_second(base_url: str, store: str, runs: int, workers: int) -> dict
         "steps_per_s": round(done * STEPS / seconds, 1),
         "vendor_server_cpu_share": round(server_cpu / seconds, 2),
     }
+
+
+async def step_costs(postgres: str | None, sqlite: str) -> dict[str, Any]:
+    """µs per durable step of one process's looping flow, on each store (no vendor call)."""
+    from pocketflow.runs import close_stores
+
+    runs = [0]
+    try:
+        costs: dict[str, Any] = {"sqlite_us": await per_step_us(sqlite, runs)}
+        costs["postgres_us"] = None if postgres is None else await per_step_us(postgres, runs)
+    finally:
+        await close_stores()
+    if costs["postgres_us"] is not None:
+        costs["postgres_vs_sqlite"] = round(costs["postgres_us"] / costs["sqlite_us"], 1)
+    return costs
+
+
+def measure_steps(admin: str | None) -> dict[str, Any]:
+    """:func:`step_costs` on a fresh SQLite file and, given ``admin``, a fresh database."""
+    with tempfile.TemporaryDirectory() as folder:
+        if admin is None:
+            return asyncio.run(step_costs(None, f"sqlite:///{folder}/steps.db"))
+        url, database = throwaway_postgres(admin)
+        try:
+            return asyncio.run(step_costs(url, f"sqlite:///{folder}/steps.db"))
+        finally:
+            drop_postgres(admin, database)
 
 
 def throwaway_postgres(admin: str) -> tuple[str, str]:
@@ -96,6 +125,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as folder:
                 sqlite = f"sqlite:///{folder}/runs.db"
                 figures["sqlite"].append(steps_per_second(base_url, sqlite, arguments.runs, n))
+    figures["step"] = measure_steps(admin if figures["postgres"] is not None else None)
     figures["load_average_1min"] = round(os.getloadavg()[0], 2)
     print(json.dumps(figures))
 
