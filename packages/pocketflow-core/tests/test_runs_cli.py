@@ -8,7 +8,12 @@ from typing import Any
 
 import pytest
 
+from pocketflow import hookimpl
 from pocketflow.cli import main
+from pocketflow.errors import StoreUnavailableError
+from pocketflow.runs.memory_store import MemoryRunStore
+from pocketflow.runs.store import Commit
+from pocketflow.runtime import current_runtime
 
 FLOW_MODULE = """
 from pathlib import Path
@@ -133,3 +138,48 @@ def test_runs_migrate_on_sqlite_says_the_store_does_it_itself(
 ) -> None:
     assert main(["runs", "migrate"]) == 0
     assert "makes and upgrades its tables itself on first use" in capsys.readouterr().out
+
+
+class FlakyStore(MemoryRunStore):
+    """A memory store whose database is out of reach for its first ``failures`` commits."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__("flaky")
+        self.url = "flaky://"
+        self.failures = failures
+
+    async def commit(self, run_id: str, owner: str, commit: Commit) -> None:
+        if self.failures > 0:
+            self.failures -= 1
+            raise StoreUnavailableError("Run store flaky://: no connection came free in 10 s")
+        await super().commit(run_id, owner, commit)
+
+
+def test_a_worker_puts_a_run_back_in_the_queue_when_the_store_fails(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("crashed").write_text("no crash this time")
+    store = FlakyStore(failures=1)
+
+    class FlakyStorePlugin:
+        @hookimpl
+        def register_run_stores(self, register: Any) -> None:
+            register("flaky", ("flaky",), lambda location: store)
+
+    plugins = current_runtime().plugins
+    plugins.add_plugin(FlakyStorePlugin(), "flaky-store", "test")
+    try:
+        queue = ["run", "topics:build", "--shared", '{"topic": "bats"}', "--run-id", "f1"]
+        assert main([*queue, "--queue", "--store", "flaky://"]) == 0
+        worker = ["runs", "worker", "--once", "--poll", "0.01", "--store", "flaky://"]
+        assert main(worker) == 0
+        out = capsys.readouterr().out.splitlines()
+        failed = "f1: the run store failed; queued again: Run store flaky://: no connection"
+        assert [line[: len(failed)] for line in out[2:6]] == [
+            "f1: resuming topics:build", failed, "f1: resuming topics:build", "f1: done"
+        ]  # fmt: skip
+        assert main(["runs", "show", "f1", "--store", "flaky://", "--state", "--json"]) == 0
+        state = json.loads(capsys.readouterr().out)["state"]
+        assert state["answers"] == ["[offline echo] about bats"] * 3
+    finally:
+        plugins.hooks.unregister(name="flaky-store")

@@ -458,6 +458,16 @@ class RunCancelledError(DurableRunError):
     """The run was cancelled (``pocketflow runs cancel``): it does not run again."""
 
 
+class StoreUnavailableError(DurableRunError):
+    """The run store could not be reached, or a write could not be completed, in time.
+
+    Nothing is half stored: the run resumes from its last commit. A worker's run goes
+    back in the queue (when the store takes the write; else its lease runs out and the
+    next worker queues it again); a run started from code is left failed, and running
+    it again with its run_id resumes it. Store plugins raise a subclass of this.
+    """
+
+
 class FlowChangedError(DurableRunError):
     """The flow changed shape since the run started, and ``on_change`` is "refuse"."""
 

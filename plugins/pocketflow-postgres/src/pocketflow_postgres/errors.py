@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from pocketflow.errors import ConfigError, DurableRunError
+from pocketflow.errors import ConfigError, StoreUnavailableError
 
 
-class PostgresStoreError(DurableRunError):
-    """The database could not be reached, or a write could not be completed."""
+class PostgresStoreError(StoreUnavailableError):
+    """The database could not be reached, or a write could not be completed.
+
+    A worker's run it interrupts goes back in the queue (see StoreUnavailableError).
+    """
 
 
 class SchemaTooNewError(ConfigError):

@@ -12,6 +12,7 @@ the step after its last commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import functools
 import threading
@@ -31,6 +32,7 @@ from pocketflow.errors import (
     MissingStartNode,
     RunCancelledError,
     RunLeasedError,
+    StoreUnavailableError,
 )
 from pocketflow.flows import YIELD_EVERY, AsyncFlow, AsyncParallelBatchFlow, BatchFlow, Flow
 from pocketflow.nodes import (
@@ -380,6 +382,11 @@ async def _run_durably(
         except asyncio.CancelledError:
             status = "queued" if options.get("on_cancel") == "queued" else "failed"
             await _finish(run, status, error="cancelled")
+            raise
+        except StoreUnavailableError as error:
+            status = "queued" if options.get("on_cancel") == "queued" else "failed"
+            with contextlib.suppress(StoreUnavailableError):  # then the lease runs out
+                await _finish(run, status, error=f"{type(error).__name__}: {error}")
             raise
         except BaseException as error:
             await _finish(run, "failed", error=f"{type(error).__name__}: {error}")

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pocketflow import durability
-from pocketflow.errors import FlowSuspended
+from pocketflow.errors import FlowSuspended, StoreUnavailableError
 from pocketflow.flows import AsyncFlow
 from pocketflow.runs.answers import apply_expired_defaults
 from pocketflow.runs.settings import RunSettings
@@ -51,7 +51,11 @@ class RunWorker:
         stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
-                claimed = await self._claim(self.concurrency - len(running))
+                try:
+                    claimed = await self._claim(self.concurrency - len(running))
+                except StoreUnavailableError as error:  # the store may be back next round
+                    self.report(f"the run store is out of reach, trying again: {error}")
+                    claimed = []
                 running |= {asyncio.ensure_future(self._resume(info)) for info in claimed}
                 if once and not running:
                     break
@@ -108,6 +112,8 @@ class RunWorker:
         except asyncio.CancelledError:
             self.report(f"{run_id}: stopped; queued again")
             raise
+        except StoreUnavailableError as error:
+            self.report(f"{run_id}: the run store failed; queued again: {error}")
         except Exception as error:
             self.report(f"{run_id}: failed: {type(error).__name__}: {error}")
             await self._fail_unstarted(info, error)
