@@ -61,6 +61,9 @@ class Fleet:
             f'[providers.local]\nkind = "openai"\nbase_url = "{base_url}/v1"\n'
             'api_key_env = "LOCAL_KEY"\nmax_concurrency = 256\n'
             f'[runs]\nstore = "{store}"\nlease_seconds = 30\n'
+            # a few connections per worker: eight workers stay well inside the server's
+            # max_connections (100 by default), even with a second suite beside them
+            + ("pool_size = 4\n" if store.startswith("postgres") else "")
         )
         return cls(folder, store, base_url, concurrency)
 
