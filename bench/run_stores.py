@@ -4,7 +4,8 @@ Prints one JSON line: microseconds per step of a looping one-node async flow, no
 durable and durable on ``memory://``, ``sqlite://`` (a file in a temp folder) and
 ``postgresql://`` (a throwaway schema, dropped after; once as configured, each write
 waiting for its fsync, and once with ``synchronous_commit = "off"``), each the best of a
-few repeats;
+few repeats; then steps per second with 32 runs going on together in one process,
+on SQLite and on PostgreSQL (each write waiting for its fsync);
 ``*_vs_sqlite`` is that store's step cost over SQLite's. PostgreSQL is
 ``$POCKETFLOW_BENCH_POSTGRES`` (a URL), by default the local server; without one its
 figures are null.
@@ -60,6 +61,24 @@ async def per_step_us(store: str | None, runs: list[int]) -> float:
     return round(best / STEPS * 1e6, 1)
 
 
+async def concurrent_steps_per_s(store: str, runs: list[int], at_once: int = 32) -> float:
+    """Durable steps per second of ``at_once`` runs going on together in one process.
+
+    Shows what a store does with writes that overlap (PostgreSQL commits them in groups,
+    one fsync for several; SQLite has one writer at a time).
+    """
+    base = runs[0]
+    runs[0] += at_once
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(
+            make_flow().run_async({"n": 0}, run_id=f"together-{base + i}", store=store)
+            for i in range(at_once)
+        )
+    )
+    return round(at_once * STEPS / (time.perf_counter() - started))
+
+
 async def measure(folder: Path, postgres: str | None) -> dict[str, Any]:
     from pocketflow.runs import close_stores
 
@@ -72,6 +91,13 @@ async def measure(folder: Path, postgres: str | None) -> dict[str, Any]:
     if postgres is not None:  # the same store without waiting for each write's fsync
         os.chdir(folder / "async_commit")
         report["postgres_async_commit_us"] = await per_step_us(postgres, runs)
+    report["sqlite_32_at_once_steps_per_s"] = await concurrent_steps_per_s(
+        f"sqlite:///{folder}/runs.db", runs
+    )
+    os.chdir(folder)
+    report["postgres_32_at_once_steps_per_s"] = (
+        None if postgres is None else await concurrent_steps_per_s(postgres, runs)
+    )
     for name in ("memory", "postgres", "postgres_async_commit"):
         value = report[f"{name}_us"]
         report[f"{name}_vs_sqlite"] = (
