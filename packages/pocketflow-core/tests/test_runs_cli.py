@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +13,9 @@ import pytest
 from pocketflow import hookimpl
 from pocketflow.cli import main
 from pocketflow.errors import StoreUnavailableError
+from pocketflow.providers import LLMProvider, ProviderSettings
 from pocketflow.runs.memory_store import MemoryRunStore
-from pocketflow.runs.store import Commit
+from pocketflow.runs.store import Commit, RunInfo
 from pocketflow.runtime import current_runtime
 
 FLOW_MODULE = """
@@ -183,3 +186,54 @@ def test_a_worker_puts_a_run_back_in_the_queue_when_the_store_fails(
         assert state["answers"] == ["[offline echo] about bats"] * 3
     finally:
         plugins.hooks.unregister(name="flaky-store")
+
+
+class RecordingStore(MemoryRunStore):
+    """A memory store that notes, at each claim, whether the slow provider was made."""
+
+    def __init__(self, made: threading.Event) -> None:
+        super().__init__("recording")
+        self.url = "recording://"
+        self.made = made
+        self.made_at_claims: list[bool] = []
+
+    async def claim(self, owner: str, lease_until: float, now: float, limit: int) -> list[RunInfo]:
+        self.made_at_claims.append(self.made.is_set())
+        return await super().claim(owner, lease_until, now, limit)
+
+
+def test_a_worker_makes_the_default_provider_before_it_claims_a_run(
+    project: Path, pocketflow_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Path("crashed").write_text("no crash this time")
+    made = threading.Event()
+    store = RecordingStore(made)
+    offline = current_runtime().plugins.llm_providers["offline"].factory
+
+    def make_slowly(settings: ProviderSettings) -> LLMProvider:
+        time.sleep(0.3)  # a vendor SDK's import, which a loaded machine makes long
+        made.set()
+        provider: LLMProvider = offline(settings)
+        return provider
+
+    class SlowPlugin:
+        @hookimpl
+        def register_llm_providers(self, register: Any) -> None:
+            register("slow", make_slowly)
+
+        @hookimpl
+        def register_run_stores(self, register: Any) -> None:
+            register("recording", ("recording",), lambda location: store)
+
+    plugins = current_runtime().plugins
+    plugins.add_plugin(SlowPlugin(), "slow-plugin", "test")
+    try:
+        queue = ["run", "topics:build", "--shared", '{"topic": "moths"}', "--run-id", "s1"]
+        assert main([*queue, "--queue", "--store", "recording://"]) == 0
+        pocketflow_env.setenv("POCKETFLOW_LLM", "slow:echo")  # a new runtime, not warmed yet
+        worker = ["runs", "worker", "--once", "--poll", "0.01", "--store", "recording://"]
+        assert main(worker) == 0
+        assert "s1: done" in capsys.readouterr().out
+        assert store.made_at_claims and all(store.made_at_claims)
+    finally:
+        plugins.hooks.unregister(name="slow-plugin")

@@ -22,6 +22,7 @@ from pocketflow.runs.answers import apply_expired_defaults
 from pocketflow.runs.settings import RunSettings
 from pocketflow.runs.store import RunInfo, lease_is_free, new_owner
 from pocketflow.runs.targets import load_flow
+from pocketflow.runtime import current_runtime
 
 
 class RunWorker:
@@ -48,6 +49,7 @@ class RunWorker:
     async def run(self, stop: asyncio.Event, *, once: bool = False) -> int:
         """Work until ``stop`` is set (or, with ``once``, until nothing is ready)."""
         running: set[asyncio.Future[Any]] = set()
+        await self._warm_up()
         stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():
@@ -73,6 +75,17 @@ class RunWorker:
                 task.cancel()
             await asyncio.gather(*running, return_exceptions=True)
         return self.finished
+
+    async def _warm_up(self) -> None:
+        """Make the default model's provider (importing its SDK) before claiming runs.
+
+        The import takes seconds, tens on a loaded machine; done by the first call, on
+        the loop, it would stall every claimed run's open store transaction and let
+        leases run out while nothing runs. It is made off the loop, with no run held.
+        """
+        warming = current_runtime().warming
+        if warming is not None:
+            await asyncio.to_thread(warming.join)
 
     async def _claim(self, room: int) -> list[RunInfo]:
         now = time.time()
