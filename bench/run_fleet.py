@@ -100,6 +100,7 @@ class Fleet:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         """Start one more worker process."""
+        log = (self.folder / f"worker-{len(self.workers)}.log").open("wb")
         worker = subprocess.Popen(
             [
                 sys.executable, "-m", "pocketflow", "runs", "worker", "--store", self.store,
@@ -107,11 +108,16 @@ class Fleet:
             ],
             cwd=self.folder,
             env=self.environment(),
-            stdout=subprocess.DEVNULL,
+            stdout=log,
             stderr=subprocess.PIPE,
         )  # fmt: skip
+        log.close()  # the worker has its own copy
         self.workers.append(worker)
         return worker
+
+    def reports(self) -> list[str]:
+        """What every worker reported (its stdout: a line per run resumed, ended or requeued)."""
+        return [log.read_text() for log in sorted(self.folder.glob("worker-*.log"))]
 
     def kill(self, worker: subprocess.Popen[bytes]) -> None:
         """SIGKILL one worker and reap it."""

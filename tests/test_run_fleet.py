@@ -4,8 +4,9 @@ Eight ``pocketflow runs worker`` processes share one store; N runs of a 5-step f
 (an LLM call per step, against the local vendor server) are queued. Midway two
 workers are killed with SIGKILL and two more start. Every run must finish exactly once
 (each step's effect once in its final state), none may be lost, and the vendor may
-receive at most 5 x N requests plus the calls in flight at the kills. On PostgreSQL
-(when this machine has one) and on SQLite. The suite runs 300 and 100 runs, to stay
+receive at most 5 x N requests plus the calls in flight at the kills (and at any store
+failure or lost lease a worker reports: rare, but a loaded 2-core machine makes some).
+On PostgreSQL (when this machine has one) and on SQLite. The suite runs 300 and 100 runs, to stay
 quick; POCKETFLOW_FLEET_RUNS=1000 runs the issue's full size on PostgreSQL.
 """
 
@@ -57,9 +58,20 @@ def drain_through_two_kills(vendor: str, folder: Path, store: str, runs: int) ->
     assert counts == {"done": runs}, (counts, [e.decode()[-2000:] for e in errors if e])
     states = asyncio.run(final_states(store, folder, run_ids))
     assert all(state["effects"] == list(range(STEPS)) for state in states.values())
-    requests = sum(fetch_stats(vendor)["by_key"].values())
+    by_key = fetch_stats(vendor)["by_key"]
+    requests = sum(by_key.values())
     in_flight_at_kills = 2 * fleet.concurrency
-    assert STEPS * runs <= requests <= STEPS * runs + in_flight_at_kills
+    # A store failure (no pooled connection in time, on a loaded machine) or a lease lost
+    # while a step ran also repeats at most that step's call; each is reported.
+    reports = "".join(fleet.reports())
+    interrupted = reports.count("the run store failed; queued again") + reports.count(
+        "RunLeasedError"
+    )
+    repeated = {key: count for key, count in by_key.items() if count > 1}
+    assert STEPS * runs <= requests <= STEPS * runs + in_flight_at_kills + interrupted, (
+        repeated,
+        [e.decode()[-2000:] for e in errors if e],
+    )
     assert asyncio.run(statuses(store, folder)) == {"done": runs}
 
 
