@@ -15,9 +15,11 @@ is labelled. Token counts are word counts. Models:
 And one embedding model:
 
 * ``offline:hash`` - deterministic 512-dimensional vectors (``dimensions=`` gives
-  other lengths) from a hashed bag of words, normalised to length 1: texts sharing
-  words get similar vectors, the same text always the same one, in every process.
-  It is no language model: synonyms are not similar. Token counts are word counts.
+  other lengths) from a hashed bag of words (lower-cased, common English words left
+  out, crudely stemmed: "retries", "retried" and "retry" are one word), normalised to
+  length 1: texts sharing words get similar vectors, the same text always the same
+  one, in every process. It is no language model: synonyms are not similar. Token
+  counts are word counts.
 
 Structured output and tools work offline too. Asked for ``output=``, the
 ``summarize`` and ``echo`` models answer with JSON made from the schema (every key,
@@ -72,6 +74,12 @@ HASH_DIMENSIONS = 512
 HASH_BATCH = 256
 """Texts per request of ``offline:hash``: small, so tests see the core split long lists."""
 _WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its of on or so "  # noqa: SIM905 - words read better as a line
+    "that the their then there these they this to was we were what when where which who why "
+    "will with you your".split()
+)
+_SUFFIXES = ("ing", "ies", "ied", "es", "ed", "s", "y")
 SUMMARY_WORDS = 60
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _INSTRUCTION = re.compile(r"^\s*summari[sz]e[^:\n]*:\s*", re.IGNORECASE)
@@ -191,10 +199,21 @@ def hash_vector(text: str, dimensions: int = HASH_DIMENSIONS) -> list[float]:
     """
     vector = [0.0] * dimensions
     for word in _WORD.findall(text.lower()):
+        if word in _STOPWORDS:
+            continue
+        word = _stem(word)
         digest = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
         vector[digest % dimensions] += 1.0
     norm = math.sqrt(sum(value * value for value in vector))
     return [value / norm for value in vector] if norm else vector
+
+
+def _stem(word: str) -> str:
+    """``word`` without one common suffix ("retries", "retried", "retry" -> "retr")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def _pending_results(request: LLMRequest) -> list[ToolResult]:
