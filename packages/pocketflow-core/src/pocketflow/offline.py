@@ -197,15 +197,18 @@ def hash_vector(text: str, dimensions: int = HASH_DIMENSIONS) -> list[float]:
     every process (blake2b, not Python's salted ``hash``), and texts that share words
     have a cosine similarity above 0.
     """
-    vector = [0.0] * dimensions
+    counts: dict[int, float] = {}
     for word in _WORD.findall(text.lower()):
         if word in _STOPWORDS:
             continue
-        word = _stem(word)
-        digest = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "big")
-        vector[digest % dimensions] += 1.0
-    norm = math.sqrt(sum(value * value for value in vector))
-    return [value / norm for value in vector] if norm else vector
+        digest = hashlib.blake2b(_stem(word).encode(), digest_size=8).digest()
+        bucket = int.from_bytes(digest, "big") % dimensions
+        counts[bucket] = counts.get(bucket, 0.0) + 1.0
+    vector = [0.0] * dimensions
+    norm = math.sqrt(sum(count * count for count in counts.values()))
+    for bucket, count in counts.items():  # only the words' buckets: the rest stay 0
+        vector[bucket] = count / norm
+    return vector
 
 
 def _stem(word: str) -> str:
