@@ -6,7 +6,8 @@
    ``overhead_us`` = facade - direct: the core's cost per call (checking the texts,
    resolving the model, the limiter, deadline and retry loop, counting the call). Each
    is the client CPU (``time.process_time``) per call over ``--calls`` sequential
-   calls, best of ``--repeat`` runs.
+   calls, best of ``--repeat`` runs. ``llm_overhead_us`` is the same figure for
+   ``complete_async`` on ``offline:echo`` in the same run, to compare with.
 2. ``--texts`` texts (2,000) against the local vendor server's ``/v1/embeddings`` (in
    another process, ``--latency`` seconds a request), in batches of ``--batch-size``
    through the openai plugin: ``concurrent`` on a provider with the default
@@ -37,7 +38,8 @@ from pathlib import Path
 from typing import Any
 
 import pocketflow
-from pocketflow import embed_async
+from pocketflow import complete_async, embed_async
+from pocketflow.llm import build_request
 from pocketflow.providers import EmbeddingRequest
 from pocketflow.runtime import current_runtime, reset_runtime
 
@@ -108,11 +110,25 @@ def overhead(calls: int, repeat: int) -> dict[str, float]:
             for _ in range(calls):
                 await embed_async(TEXT, model="offline:hash")
 
+        prompt = build_request(TEXT, "echo")
+
+        async def llm_direct() -> None:
+            complete = provider.complete
+            for _ in range(calls):
+                await complete(prompt)
+
+        async def llm_facade() -> None:
+            for _ in range(calls):
+                await complete_async(TEXT, model="offline:echo")
+
         figures = {
             "direct_us": cpu_us_per_call(direct, calls, repeat),
             "facade_us": cpu_us_per_call(facade, calls, repeat),
+            "llm_direct_us": cpu_us_per_call(llm_direct, calls, repeat),
+            "llm_facade_us": cpu_us_per_call(llm_facade, calls, repeat),
         }
     figures["overhead_us"] = round(figures["facade_us"] - figures["direct_us"], 3)
+    figures["llm_overhead_us"] = round(figures["llm_facade_us"] - figures["llm_direct_us"], 3)
     return figures
 
 

@@ -35,6 +35,9 @@ def test_the_bench_prints_one_json_line_of_figures() -> None:
     assert report["bench"] == "embeddings"
     assert report["facade_us"] > 0 and report["direct_us"] > 0
     assert report["overhead_us"] == pytest.approx(report["facade_us"] - report["direct_us"])
+    assert report["llm_overhead_us"] == pytest.approx(
+        report["llm_facade_us"] - report["llm_direct_us"]
+    )
     assert (report["texts"], report["batches"]) == (40, 4)
     assert report["concurrent_s"] > 0 and report["serial_s"] > 0
     # four batches one after another wait the latency four times; at once, about once
