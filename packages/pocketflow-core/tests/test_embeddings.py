@@ -218,6 +218,21 @@ def test_a_chat_model_is_refused_before_anything_is_sent(offline: Any) -> None:
         embed("x", model="offline:echo")
 
 
+def test_the_embedding_model_asked_for_an_answer_says_what_it_is_for(offline: Any) -> None:
+    from pocketflow import call_llm
+
+    with pytest.raises(ConfigError, match=r"offline:hash makes embeddings \(embed_async\)"):
+        call_llm("hi", model="offline:hash")
+
+
+def test_pocketflow_config_shows_the_embedding_model_and_its_source(
+    offline: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["config"]) == 0
+    out = capsys.readouterr().out
+    assert "embedding = 'offline:hash'    [environment POCKETFLOW_EMBEDDING]" in out
+
+
 def test_a_wrong_type_in_the_config_names_the_key(pocketflow_env: Any) -> None:
     Path("pocketflow.toml").write_text('embedding_fallbacks = ["offline:hash", 3]\n')
     with pytest.raises(ConfigError, match=r"'embedding_fallbacks\[1\]' must be an embedding model"):

@@ -278,7 +278,8 @@ class OfflineLLM(LLMProvider):
                 f"{self.name}:{request.model} is not an offline model. The offline models are "
                 f"{', '.join(MODELS)}: {self.name}:summarize (the first sentences), "
                 f"{self.name}:echo (the prompt back), {self.name}:scripted (replies set with "
-                f"reply, replies or rules under [providers.{self.name}])."
+                f"reply, replies or rules under [providers.{self.name}]); "
+                f"{self.name}:{EMBEDDING_MODEL} makes embeddings (embed_async), not answers."
             )
         script = active_script or self.config_script
         return script.answer(request)
