@@ -77,6 +77,8 @@ def test_the_texts_are_sent_as_one_request_and_the_vectors_come_back_in_order(
         "text-embedding-3-small",
         5,
     )
+    # text-embedding-3-small from the price table: $0.02 per million tokens
+    assert result.cost == pytest.approx(5 * 0.02 / 1_000_000)
 
 
 def test_more_than_2048_texts_are_split_into_requests_of_2048(
