@@ -10,6 +10,11 @@ speaks two vendor dialects closely enough for the official SDKs to parse every r
   ``message_start``, ``content_block_start``, ``ping``, ``content_block_delta``...,
   ``content_block_stop``, ``message_delta``, ``message_stop`` when ``"stream": true``).
   Header ``request-id``.
+- OpenAI Embeddings: ``POST /v1/embeddings`` (``input``: a string or a list of them;
+  one vector of ``dimensions`` numbers per input, default ``embedding_dimensions``,
+  deterministic from the text; ``prompt_tokens`` counts words). It waits ``latency``
+  too and takes the same faults (forced by ``x-fault``, or drawn), except ``slow``
+  and ``malformed``, which it answers normally.
 - ``GET /stats`` (the counters below, and ``process_cpu_s``: the whole server
   process's CPU seconds since the last reset, to tell whether the server is a
   bottleneck) as JSON; ``POST /reset`` (zero them); ``GET /health``.
@@ -87,6 +92,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, fields
@@ -98,6 +104,7 @@ FAULT_KINDS: tuple[str, ...] = ("429", "500", "529", "drop", "slow", "malformed"
 """Fault names, in the order their fractions are stacked when drawing."""
 
 OPENAI_PATH = "/v1/chat/completions"
+EMBEDDINGS_PATH = "/v1/embeddings"
 ANTHROPIC_PATH = "/v1/messages"
 
 _CALL_MARKER = re.compile(r"\[(call-[A-Za-z0-9_.:-]+)\]")
@@ -415,6 +422,7 @@ class VendorServer:
         faults: FaultConfig | None = None,
         echo_chars: int = 200,
         extra_words: int = 0,
+        embedding_dimensions: int = 16,
         backlog: int = 2048,
     ) -> None:
         self.host = host
@@ -422,6 +430,7 @@ class VendorServer:
         self.chunk_delay = chunk_delay
         self.echo_chars = echo_chars
         self.extra_words = extra_words
+        self.embedding_dimensions = embedding_dimensions
         self.stats = ServerStats()
         self._requested_port = port
         self._backlog = backlog
@@ -555,14 +564,16 @@ class VendorServer:
         """Answer one request; return whether the connection stays open."""
         keep_alive = request.keep_alive
         path = request.path
-        if path in (OPENAI_PATH, ANTHROPIC_PATH):
+        if path in (OPENAI_PATH, ANTHROPIC_PATH, EMBEDDINGS_PATH):
             if request.method != "POST":
                 await self._send(writer, 405, b'{"error": "use POST"}', keep_alive=keep_alive)
                 return keep_alive
-            vendor = "openai" if path == OPENAI_PATH else "anthropic"
+            vendor = "anthropic" if path == ANTHROPIC_PATH else "openai"
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
             try:
+                if path == EMBEDDINGS_PATH:
+                    return await self._embeddings_call(request, writer, keep_alive)
                 return await self._vendor_call(vendor, request, writer, keep_alive)
             finally:
                 self.stats.in_flight -= 1
@@ -663,6 +674,54 @@ class VendorServer:
                 stats.ok_by_key[call.key] += 1
         return keep_alive
 
+    async def _embeddings_call(
+        self, request: HttpRequest, writer: asyncio.StreamWriter, keep_alive: bool
+    ) -> bool:
+        stats = self.stats
+        stats.requests += 1
+        stats.by_path[request.path] += 1
+        self._serial += 1
+        request_id = f"req_{self._serial:010d}"
+        extra = [("x-request-id", request_id)]
+        try:
+            texts, model, dimensions = _parse_embeddings(request, self.embedding_dimensions)
+            forced = request.headers.get("x-fault")
+            probe = _Call("openai", model, False, False, "", 0, None, forced)
+            fault = self._choose_fault(probe, 0)
+        except HttpError as exc:
+            stats.by_fault["bad_request"] += 1
+            body = _error_body("openai", 400, exc.message, request_id)
+            await self._send(writer, 400, body, keep_alive=keep_alive, extra=extra)
+            return keep_alive
+        stats.by_fault[fault] += 1
+        if fault == "drop":
+            writer.transport.abort()
+            return False
+        if fault in ("429", "500", "529"):
+            status = 503 if fault == "529" else int(fault)
+            if status == 429:
+                retry = self._faults.retry_after
+                extra += [("retry-after", _seconds_text(retry))]
+            body = _error_body("openai", status, _ERROR_TEXT[status], request_id)
+            await self._send(writer, status, body, keep_alive=keep_alive, extra=extra)
+            return keep_alive
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        tokens = sum(len(text.split()) for text in texts)
+        reply = {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": index, "embedding": _vector(text, dimensions)}
+                for index, text in enumerate(texts)
+            ],
+            "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }
+        body = json.dumps(reply).encode()
+        await self._send(writer, 200, body, keep_alive=keep_alive, extra=extra)
+        stats.replies_ok += 1
+        return keep_alive
+
     async def _send_stream(
         self,
         writer: asyncio.StreamWriter,
@@ -698,6 +757,36 @@ class VendorServer:
             words = (_FILLER[i % len(_FILLER)] for i in range(self.extra_words))
             text += " " + " ".join(words)
         return text
+
+
+def _parse_embeddings(request: HttpRequest, default_dimensions: int) -> tuple[list[str], str, int]:
+    try:
+        payload = json.loads(request.body)
+    except ValueError as exc:
+        raise HttpError(400, f"body is not JSON: {exc}") from exc
+    if not isinstance(payload, dict):
+        raise HttpError(400, "body must be a JSON object")
+    texts = payload.get("input")
+    if isinstance(texts, str):
+        texts = [texts]
+    if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+        raise HttpError(400, "'input' must be a string or a non-empty list of strings")
+    if len(texts) > 2048:
+        raise HttpError(400, "'input' may hold at most 2048 items")
+    dimensions = payload.get("dimensions", default_dimensions)
+    if type(dimensions) is not int or dimensions <= 0:
+        raise HttpError(400, "'dimensions' must be a positive integer")
+    return texts, str(payload.get("model") or "fake-embedding"), dimensions
+
+
+def _vector(text: str, dimensions: int) -> list[float]:
+    """Deterministic numbers in [-1, 1) from ``text`` (a small linear congruential walk)."""
+    state = zlib.crc32(text.encode())
+    numbers = []
+    for _ in range(dimensions):
+        state = (state * 1103515245 + 12345) & 0x7FFFFFFF
+        numbers.append(round(state / 0x40000000 - 1.0, 6))
+    return numbers
 
 
 _ERROR_TEXT = {

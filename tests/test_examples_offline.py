@@ -78,3 +78,15 @@ def test_research_agent_runs_offline(tmp_path: Path) -> None:
     assert "Decision 3: answer" in result.stdout
     assert "[retries] Retries in PocketFlow Pluggable" in result.stdout  # the tool found it
     assert "8 LLM call(s), 2 search(es)" in result.stdout
+
+
+def test_ask_docs_runs_offline_with_one_command(tmp_path: Path) -> None:
+    result = run_example("ask_docs", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Embedding offline (offline:hash")
+    assert lines[1].startswith("Answering offline (offline:summarize")
+    assert "Question: How are failed calls retried?" in result.stdout
+    assert "[offline summary] Sources: [1] retries.md" in result.stdout
+    assert "  [1] retries.md (similarity " in result.stdout
+    assert "10 paragraphs of 5 files; 2 embedding call(s)" in result.stdout

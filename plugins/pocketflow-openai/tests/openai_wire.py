@@ -1,4 +1,4 @@
-"""The OpenAI Chat Completions API as the conformance suite needs to know it.
+"""The OpenAI Chat Completions and Embeddings APIs as the conformance suites need to know them.
 
 (A plain module, on the path through conftest.py, so tests import it by name.)
 """
@@ -12,7 +12,7 @@ from typing import Any
 from openai_fakes import chat_completion, error_body, sse_stream
 
 from pocketflow.parts import ToolCall
-from pocketflow.testing import SentMessage, VendorWire
+from pocketflow.testing import EmbeddingWire, SentMessage, VendorWire
 
 
 def _chunk(
@@ -111,3 +111,34 @@ class OpenAIWire(VendorWire):
 
     def sent_streaming(self, body: Mapping[str, Any]) -> bool:
         return body.get("stream") is True
+
+
+class OpenAIEmbeddingWire(EmbeddingWire):
+    """``openai:text-embedding-3-small`` against the mocked Embeddings endpoint."""
+
+    model = "openai:text-embedding-3-small"
+    url = "https://api.openai.com/v1/embeddings"
+    key_variable = "OPENAI_API_KEY"
+    max_inputs = 2048
+
+    def embedding_reply(self, vectors: Sequence[Sequence[float]], *, input_tokens: int) -> Any:
+        return {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": index, "embedding": list(vector)}
+                for index, vector in enumerate(vectors)
+            ],
+            "model": "text-embedding-3-small",
+            "usage": {"prompt_tokens": input_tokens, "total_tokens": input_tokens},
+        }
+
+    def error_reply(self, status: int, message: str) -> Any:
+        return error_body(message)
+
+    def sent_texts(self, body: Mapping[str, Any]) -> list[str]:
+        texts = body["input"]
+        return [texts] if isinstance(texts, str) else list(texts)
+
+    def sent_dimensions(self, body: Mapping[str, Any]) -> int | None:
+        dimensions = body.get("dimensions")
+        return dimensions if isinstance(dimensions, int) else None

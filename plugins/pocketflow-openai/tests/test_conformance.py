@@ -1,11 +1,15 @@
-"""The openai provider passes the core's provider conformance suite."""
+"""The openai provider passes the core's provider and embedding conformance suites."""
 
 from __future__ import annotations
 
-from openai_wire import OpenAIWire
+from openai_wire import OpenAIEmbeddingWire, OpenAIWire
 
-from pocketflow.testing import ProviderConformance
+from pocketflow.testing import EmbeddingConformance, ProviderConformance
 
 
 class TestOpenAIConformance(ProviderConformance):
     wire = OpenAIWire()
+
+
+class TestOpenAIEmbeddingConformance(EmbeddingConformance):
+    wire = OpenAIEmbeddingWire()

@@ -8,6 +8,7 @@ them, chosen by configuration (``POCKETFLOW_LLM``, ``pocketflow.toml``).
 """
 
 from pocketflow.calls import UsageTally, process_usage, track_usage
+from pocketflow.embeddings import Embeddings, embed, embed_async
 from pocketflow.errors import FlowError, MaxStepsExceeded, PocketFlowError
 from pocketflow.feedback import gather_user_feedback, gather_user_feedback_sync, request_feedback
 from pocketflow.files import read_file, read_file_async
@@ -48,6 +49,7 @@ __all__ = [
     "BaseNode",
     "BatchFlow",
     "BatchNode",
+    "Embeddings",
     "Feedback",
     "Flow",
     "FlowError",
@@ -65,6 +67,8 @@ __all__ = [
     "call_llm_async",
     "complete",
     "complete_async",
+    "embed",
+    "embed_async",
     "gather_user_feedback",
     "gather_user_feedback_sync",
     "hookimpl",

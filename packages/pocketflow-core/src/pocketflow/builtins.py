@@ -26,7 +26,7 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         settings=OfflineLLM.settings_types,
         description="offline, deterministic answers for tests and demos (no network): "
         "offline:summarize, offline:echo, offline:scripted (replies from reply, replies "
-        "or rules under [providers.offline])",
+        "or rules under [providers.offline]); offline:hash embeds (hashed bag of words)",
     )
 
 

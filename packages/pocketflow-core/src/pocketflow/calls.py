@@ -4,6 +4,7 @@
         await flow.run_async(shared)
     print(usage.calls, usage.input_tokens, usage.output_tokens, usage.retries)
     print(usage.cost_text)   # "$0.0042", or "cost unknown" when no price is known
+    print(usage.embedding_calls, usage.embedding_tokens)   # embed_async calls, tokens embedded
 
 Tallies nest: every open ``track_usage`` block (in this task and the tasks it starts)
 counts the call, and so does the process-wide :data:`process_usage`.
@@ -15,8 +16,12 @@ import contextvars
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pocketflow.providers import LLMRequest, LLMResponse
+from pocketflow.providers import EmbeddingRequest, LLMRequest, LLMResponse
+
+if TYPE_CHECKING:
+    from pocketflow.embeddings import Embeddings
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +55,32 @@ class LLMCallRecord:
     call: LLMCallStart | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class EmbeddingCallStart:
+    """An embedding call as it starts: the model asked for, its provider, and the whole
+    request (every text; the core sends it in batches). Made only while a plugin observes."""
+
+    model: str
+    provider: str
+    request: EmbeddingRequest
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingCallRecord:
+    """One finished embedding call: the model asked for, and the result or the error.
+
+    ``attempts`` counts vendor requests tried over every batch, retries included.
+    """
+
+    model: str
+    embeddings: Embeddings | None
+    error: BaseException | None
+    duration: float
+    attempts: int
+    limit_wait: float
+    call: EmbeddingCallStart | None = None
+
+
 @dataclass(slots=True)
 class UsageTally:
     """Running totals over many calls."""
@@ -68,6 +99,11 @@ class UsageTally:
     """Estimated US dollars of the answered calls with a known price; None if none had one."""
     unpriced_calls: int = 0
     """Answered calls whose price is unknown (not counted in ``cost``)."""
+    embedding_calls: int = 0
+    """``embed_async`` calls (each may have sent several batches); failed ones included."""
+    failed_embedding_calls: int = 0
+    embedding_tokens: int = 0
+    """Tokens embedded, as the vendors reported them (not in ``input_tokens``)."""
 
     @property
     def total_tokens(self) -> int:
@@ -109,6 +145,21 @@ class UsageTally:
         answered_by = f"{response.provider}:{response.model}"
         self.by_model[answered_by] = self.by_model.get(answered_by, 0) + 1
 
+    def add_embedding(self, record: EmbeddingCallRecord) -> None:
+        """Count one finished embedding call: its tokens, retries and cost."""
+        self.embedding_calls += 1
+        embeddings = record.embeddings
+        self.retries += max(0, record.attempts - (embeddings.batches if embeddings else 1))
+        self.limit_wait += record.limit_wait
+        if embeddings is None:
+            self.failed_embedding_calls += 1
+            return
+        self.embedding_tokens += _tokens(embeddings.usage.input_tokens)
+        if embeddings.cost is None:
+            self.unpriced_calls += 1
+        else:
+            self.cost = (self.cost or 0.0) + embeddings.cost
+
 
 def _tokens(count: object) -> int:
     # A provider may hand on what its vendor sent ("3", [1]): counting it must not turn
@@ -143,3 +194,10 @@ def record_call(record: LLMCallRecord) -> None:
     process_usage.add(record)
     for tally in _open_tallies.get():
         tally.add(record)
+
+
+def record_embedding_call(record: EmbeddingCallRecord) -> None:
+    """Add the embedding call ``record`` to the process tally and every open tally."""
+    process_usage.add_embedding(record)
+    for tally in _open_tallies.get():
+        tally.add_embedding(record)

@@ -30,7 +30,9 @@ class Capabilities:
     "tool_result"); ``tools`` whether it takes tools; ``structured_output`` how it
     gets schema-valid output. ``embeddings`` says whether it turns texts into vectors
     (:meth:`~pocketflow.providers.LLMProvider.embed`), at most
-    ``max_embedding_inputs`` texts per vendor request (the core splits longer lists).
+    ``max_embedding_inputs`` texts per vendor request (the core splits longer lists);
+    ``embedding_dimensions`` is the length of the model's vectors when known (the core
+    refuses an embedding fallback of another length before calling it).
     """
 
     structured_output: StructuredMechanism = "prompt"
@@ -38,6 +40,7 @@ class Capabilities:
     parts: frozenset[str] = frozenset({"text"})
     embeddings: bool = False
     max_embedding_inputs: int = 1
+    embedding_dimensions: int | None = None
 
 
 TEXT_ONLY = Capabilities()

@@ -1,7 +1,8 @@
 """The ``pocketflow`` command: what is installed, which models, which configuration.
 
 pocketflow plugins    installed plugins, failed ones with the reason, what each registers
-pocketflow models     providers, aliases, the default model, and where each came from
+pocketflow models     providers and what each can do, aliases, the default models, and
+                      where each came from
 pocketflow prompt     send one prompt ("..." or standard input) and stream the answer (-m MODEL)
 pocketflow config     the effective configuration with its sources (keys: set/unset only;
                       a secret written into a config file is hidden, with the reason)
@@ -19,11 +20,19 @@ import sys
 from collections.abc import Sequence
 
 from pocketflow import prompt_command, redaction
-from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, PROVIDER_KEYS, Config
+from pocketflow.config import (
+    ENV_CONFIG,
+    ENV_EMBEDDING,
+    ENV_FEEDBACK,
+    ENV_LLM,
+    PROVIDER_KEYS,
+    Config,
+    provider_settings,
+)
 from pocketflow.errors import PocketFlowError
 from pocketflow.install_hints import install_hint
 from pocketflow.plugin_commands import add_plugin_commands, run_plugin_command
-from pocketflow.plugins import PluginManager, get_plugin_manager
+from pocketflow.plugins import PluginManager, Registration, get_plugin_manager
 from pocketflow.runs import commands as run_commands
 from pocketflow.runs import flowchart
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
@@ -76,6 +85,13 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
         lines.append(
             f"Fallbacks: {', '.join(config.fallbacks)}    [{config.source_of('fallbacks')}]"
         )
+    embedding = config.embedding or f"(none: set {ENV_EMBEDDING}=provider:model)"
+    lines.append(f"Embedding model: {embedding}    [{config.source_of('embedding')}]")
+    if config.embedding_fallbacks:
+        lines.append(
+            f"Embedding fallbacks: {', '.join(config.embedding_fallbacks)}    "
+            f"[{config.source_of('embedding_fallbacks')}]"
+        )
     if config.aliases:
         lines.append(f"Aliases    [{config.source_of('aliases')}]:")
         lines += [f"  {alias} -> {target}" for alias, target in sorted(config.aliases.items())]
@@ -96,9 +112,25 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
             f"  {name:<12} kind {kind:<10} key {_key_state(variable):<26} "
             f"base_url {base_url}    [{where}]"
         )
+        lines.append(f"  {'':<12} can: {_abilities(name, kind, config, registration)}")
         if registration.description:
             lines.append(f"  {'':<12} {registration.description}")
     return lines
+
+
+def _abilities(name: str, kind: str, config: Config, registration: Registration) -> str:
+    """What provider ``name`` can do ("chat, stream, embed"), or why that is unknown.
+
+    A plugin declares it when it registers (``abilities=``); otherwise the provider is
+    made (cheap by the plugin contract: it never calls out, though it may import its SDK).
+    """
+    if registration.abilities is not None:
+        return ", ".join(registration.abilities)
+    try:
+        settings = provider_settings(name, kind, config, registration.settings)
+        return ", ".join(registration.factory(settings).abilities())
+    except Exception as error:  # a broken plugin or config must not hide the others
+        return f"unknown ({type(error).__name__}: {error})"
 
 
 def show_config(config: Config) -> list[str]:
@@ -109,6 +141,9 @@ def show_config(config: Config) -> list[str]:
     feedback = repr(config.feedback) if config.feedback else f"unset: {DEFAULT_FEEDBACK} is used"
     lines.append(f"feedback = {feedback}    [{config.source_of('feedback')}]")
     lines.append(f"fallbacks = {list(config.fallbacks)!r}    [{config.source_of('fallbacks')}]")
+    lines.append(f"embedding = {config.embedding!r}    [{config.source_of('embedding')}]")
+    if config.embedding_fallbacks:
+        lines.append(f"embedding_fallbacks = {list(config.embedding_fallbacks)!r}")
     for alias, target in sorted(config.aliases.items()):
         lines.append(f"aliases.{alias} = {target!r}")
     for section, tables in (
@@ -124,7 +159,7 @@ def show_config(config: Config) -> list[str]:
                     shown += f" ({_key_state(value)})"
                 lines.append(f"  {key} = {shown}")
     lines.append("Environment:")
-    for variable in (ENV_LLM, ENV_FEEDBACK, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+    for variable in (ENV_LLM, ENV_EMBEDDING, ENV_FEEDBACK, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
         value = os.environ.get(variable)
         secret = variable.endswith("_KEY")
         shown = ("set" if value else "unset") if secret else (value or "(unset)")

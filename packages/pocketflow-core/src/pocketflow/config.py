@@ -1,7 +1,8 @@
 """Where settings come from, and checking them.
 
 Precedence, highest first: an argument in code (handled by the facades); the
-environment (``POCKETFLOW_LLM``, ``POCKETFLOW_FEEDBACK``, ``POCKETFLOW_CONFIG``); a
+environment (``POCKETFLOW_LLM``, ``POCKETFLOW_EMBEDDING``, ``POCKETFLOW_FEEDBACK``,
+``POCKETFLOW_CONFIG``); a
 ``pocketflow.toml`` (or ``[tool.pocketflow]`` in ``pyproject.toml``) found from the
 working directory up; built-in defaults. A config file never needs to hold a key:
 it names the environment variable that does (``api_key_env``).
@@ -11,9 +12,12 @@ Example ``pocketflow.toml``::
     llm = "fast"                                  # the default model, or an alias
     fallbacks = ["anthropic:claude-haiku-4-5"]
     feedback = "console"
+    embedding = "small"                           # the default embedding model, or an alias
+    embedding_fallbacks = ["litellm:openai/text-embedding-3-small"]   # same dimensions
 
     [aliases]
     fast = "openai:gpt-4o-mini"
+    small = "openai:text-embedding-3-small"
 
     [providers.deepseek]                          # an OpenAI-compatible endpoint
     kind = "openai"
@@ -42,6 +46,7 @@ from pocketflow.providers import ProviderSettings, SettingTypes
 
 ENV_LLM = "POCKETFLOW_LLM"
 ENV_FEEDBACK = "POCKETFLOW_FEEDBACK"
+ENV_EMBEDDING = "POCKETFLOW_EMBEDDING"
 ENV_CONFIG = "POCKETFLOW_CONFIG"
 CONFIG_FILE = "pocketflow.toml"
 DEFAULT = "default"
@@ -51,6 +56,8 @@ _TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
     "llm": (str, 'a model string such as "openai:gpt-4o-mini" or an alias'),
     "feedback": (str, 'a feedback provider such as "console" or "auto:deny"'),
     "fallbacks": (list, 'a list of model strings, e.g. ["anthropic:claude-haiku-4-5"]'),
+    "embedding": (str, 'an embedding model such as "openai:text-embedding-3-small" or an alias'),
+    "embedding_fallbacks": (list, "a list of embedding model strings of the same dimensions"),
     "aliases": (dict, 'a table of name = "provider:model"'),
     "providers": (dict, "a table of [providers.<name>] tables"),
     "readers": (dict, "a table of [readers.<name>] tables"),
@@ -80,6 +87,8 @@ class Config:
     llm: str | None = None
     feedback: str | None = None
     fallbacks: tuple[str, ...] = ()
+    embedding: str | None = None
+    embedding_fallbacks: tuple[str, ...] = ()
     aliases: Mapping[str, str] = field(default_factory=dict)
     providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -169,6 +178,10 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
     fallbacks = table.get("fallbacks", [])
     for index, model in enumerate(fallbacks):
         check_type(model, str, f"{where}: 'fallbacks[{index}]'", "a model string")
+    embedding_fallbacks = table.get("embedding_fallbacks", [])
+    for index, model in enumerate(embedding_fallbacks):
+        what = f"{where}: 'embedding_fallbacks[{index}]'"
+        check_type(model, str, what, "an embedding model string")
     aliases = table.get("aliases", {})
     for alias, target in aliases.items():
         check_type(target, str, f"{where}: 'aliases.{alias}'", 'a string "provider:model"')
@@ -183,6 +196,8 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
         llm=table.get("llm"),
         feedback=table.get("feedback"),
         fallbacks=tuple(fallbacks),
+        embedding=table.get("embedding"),
+        embedding_fallbacks=tuple(embedding_fallbacks),
         aliases=dict(aliases),
         providers=sections["providers"],
         readers=sections["readers"],
@@ -197,10 +212,13 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
 
 def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
     sources = dict(config.sources)
-    llm, feedback = config.llm, config.feedback
+    llm, feedback, embedding = config.llm, config.feedback, config.embedding
     if env.get(ENV_LLM):
         llm = env[ENV_LLM]
         sources["llm"] = f"environment {ENV_LLM}"
+    if env.get(ENV_EMBEDDING):
+        embedding = env[ENV_EMBEDDING]
+        sources["embedding"] = f"environment {ENV_EMBEDDING}"
     if env.get(ENV_FEEDBACK):
         feedback = env[ENV_FEEDBACK]
         sources["feedback"] = f"environment {ENV_FEEDBACK}"
@@ -210,6 +228,8 @@ def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
         llm=llm,
         feedback=feedback,
         fallbacks=config.fallbacks,
+        embedding=embedding,
+        embedding_fallbacks=config.embedding_fallbacks,
         aliases=config.aliases,
         providers=config.providers,
         readers=config.readers,

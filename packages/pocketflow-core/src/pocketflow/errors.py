@@ -125,6 +125,23 @@ class ProviderNotFoundError(ConfigError):
     """A model string, reader or feedback provider names something no plugin registered."""
 
 
+class EmbeddingDimensionError(ConfigError):
+    """An embedding fallback makes vectors of another length than the model it stands in
+    for: its vectors could not be compared with the others, so it is refused."""
+
+    def __init__(self, model: str, dimensions: int, fallback: str, fallback_dimensions: int):
+        self.model = model
+        self.dimensions = dimensions
+        self.fallback = fallback
+        self.fallback_dimensions = fallback_dimensions
+        super().__init__(
+            f"The embedding fallback {fallback} makes {fallback_dimensions}-dimensional "
+            f"vectors, but {model} makes {dimensions}-dimensional ones: vectors of the two "
+            f"cannot be compared. Choose a fallback of {dimensions} dimensions in "
+            f"embedding_fallbacks, or pass dimensions= where both models allow it."
+        )
+
+
 class MissingKeyError(ConfigError):
     """The environment variable that should hold a provider's API key is unset or empty."""
 

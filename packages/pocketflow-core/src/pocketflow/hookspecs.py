@@ -20,7 +20,12 @@ import pluggy
 if TYPE_CHECKING:
     import argparse
 
-    from pocketflow.calls import LLMCallRecord, LLMCallStart
+    from pocketflow.calls import (
+        EmbeddingCallRecord,
+        EmbeddingCallStart,
+        LLMCallRecord,
+        LLMCallStart,
+    )
     from pocketflow.files import FileRead
     from pocketflow.providers import (
         Feedback,
@@ -49,12 +54,17 @@ class RegisterLLMProvider(Protocol):
         settings: SettingTypes | None = None,
         description: str = "",
         api_key_env: str | None = None,
+        abilities: tuple[str, ...] | None = None,
     ) -> None:
         """Register ``factory`` as provider ``name``.
 
         ``settings`` declares the extra keys its ``[providers.<name>]`` table may hold
         (key -> type); ``description`` is the line ``pocketflow plugins`` shows;
-        ``api_key_env`` names the variable its key is read from by default.
+        ``api_key_env`` names the variable its key is read from by default;
+        ``abilities`` what it can do, for ``pocketflow models`` (some of "chat",
+        "stream", "structured", "tools", "embed"; when not given, the provider is made
+        and asked, see :meth:`~pocketflow.providers.LLMProvider.abilities`, which
+        imports its SDK).
         """
 
 
@@ -234,6 +244,20 @@ def llm_call_finished(record: LLMCallRecord) -> None:
     ``record`` gives the model asked for, the response (with usage, the model that
     answered and the attempts) or the error, and the duration in seconds.
     """
+
+
+@hookspec
+def embedding_call_started(call: EmbeddingCallStart) -> None:
+    """An ``embed_async`` call starts: the model asked for, its provider, every text.
+
+    Its ``embedding_call_finished`` record carries the same ``call`` object.
+    """
+
+
+@hookspec
+def embedding_call_finished(record: EmbeddingCallRecord) -> None:
+    """An ``embed_async`` call ended, answered (``record.embeddings``: vectors, usage,
+    batches, who answered) or failed for good (``record.error``)."""
 
 
 @hookspec

@@ -12,6 +12,15 @@ is labelled. Token counts are word counts. Models:
   may also be a :class:`~pocketflow.parts.ToolCall` (or a list of them): the model
   asks for those tools.
 
+And one embedding model:
+
+* ``offline:hash`` - deterministic 512-dimensional vectors (``dimensions=`` gives
+  other lengths) from a hashed bag of words (lower-cased, common English words left
+  out, crudely stemmed: "retries", "retried" and "retry" are one word), normalised to
+  length 1: texts sharing words get similar vectors, the same text always the same
+  one, in every process. It is no language model: synonyms are not similar. Token
+  counts are word counts.
+
 Structured output and tools work offline too. Asked for ``output=``, the
 ``summarize`` and ``echo`` models answer with JSON made from the schema (every key,
 the first choice of each enum, strings from the prompt), so it always validates.
@@ -19,13 +28,15 @@ Given ``tools=``, they call every tool once (or the one ``tool_choice`` names), 
 arguments made the same way (required ones only), and after the results come back
 they answer with them: a tool loop that runs the same every time.
 
-Any other model name is a ConfigError naming these three.
+Any other model name is a ConfigError naming these.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
+import math
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +45,15 @@ from typing import Any
 from pocketflow.capabilities import ALL_PARTS, Capabilities
 from pocketflow.errors import ConfigError
 from pocketflow.parts import ToolCall, ToolResult
-from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, ProviderSettings, Usage
+from pocketflow.providers import (
+    EmbeddingRequest,
+    EmbeddingResponse,
+    LLMProvider,
+    LLMRequest,
+    LLMResponse,
+    ProviderSettings,
+    Usage,
+)
 
 Answer = str | ToolCall | Sequence[ToolCall]
 """What a scripted turn gives: text, or the tool calls the model asks for."""
@@ -50,6 +69,17 @@ Reply = (
 of the request returning text or tool calls."""
 
 MODELS = ("summarize", "echo", "scripted")
+EMBEDDING_MODEL = "hash"
+HASH_DIMENSIONS = 512
+HASH_BATCH = 256
+"""Texts per request of ``offline:hash``: small, so tests see the core split long lists."""
+_WORD = re.compile(r"\w+")
+_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from has have how i if in is it its of on or so "  # noqa: SIM905 - words read better as a line
+    "that the their then there these they this to was we were what when where which who why "
+    "will with you your".split()
+)
+_SUFFIXES = ("ing", "ies", "ied", "es", "ed", "s", "y")
 SUMMARY_WORDS = 60
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _INSTRUCTION = re.compile(r"^\s*summari[sz]e[^:\n]*:\s*", re.IGNORECASE)
@@ -160,11 +190,45 @@ def example(schema: Mapping[str, Any], text: str, root: Mapping[str, Any] | None
     return value.ljust(schema.get("minLength", 0), ".")
 
 
+def hash_vector(text: str, dimensions: int = HASH_DIMENSIONS) -> list[float]:
+    """``text`` as a bag of words hashed into ``dimensions`` buckets, normalised.
+
+    Each lower-cased word adds 1 to its bucket: the same words give the same vector in
+    every process (blake2b, not Python's salted ``hash``), and texts that share words
+    have a cosine similarity above 0.
+    """
+    counts: dict[int, float] = {}
+    for word in _WORD.findall(text.lower()):
+        if word in _STOPWORDS:
+            continue
+        digest = hashlib.blake2b(_stem(word).encode(), digest_size=8).digest()
+        bucket = int.from_bytes(digest, "big") % dimensions
+        counts[bucket] = counts.get(bucket, 0.0) + 1.0
+    vector = [0.0] * dimensions
+    norm = math.sqrt(sum(count * count for count in counts.values()))
+    for bucket, count in counts.items():  # only the words' buckets: the rest stay 0
+        vector[bucket] = count / norm
+    return vector
+
+
+def _stem(word: str) -> str:
+    """``word`` without one common suffix ("retries", "retried", "retry" -> "retr")."""
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
 def _pending_results(request: LLMRequest) -> list[ToolResult]:
     """The tool results of the last turn, if it is one."""
     if not request.messages or isinstance(request.messages[-1].content, str):
         return []
     return [p for p in request.messages[-1].content if isinstance(p, ToolResult)]
+
+
+_HASH_CAPABILITIES = Capabilities(
+    embeddings=True, max_embedding_inputs=HASH_BATCH, embedding_dimensions=HASH_DIMENSIONS
+)
 
 
 class OfflineLLM(LLMProvider):
@@ -185,6 +249,27 @@ class OfflineLLM(LLMProvider):
             replies.append(extra["reply"])
         self.config_script = Script(replies=replies, rules=list(extra.get("rules", {}).items()))
 
+    def capabilities_for(self, model: str) -> Capabilities:
+        """The chat models' capabilities; ``hash`` makes embeddings (and only that)."""
+        if model == EMBEDDING_MODEL:
+            return _HASH_CAPABILITIES
+        return self.capabilities
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Hashed bag-of-words vectors for ``offline:hash`` (see the module docstring)."""
+        if request.model != EMBEDDING_MODEL:
+            raise ConfigError(
+                f"{self.name}:{request.model} is not an offline embedding model: the offline "
+                f"provider embeds with {self.name}:{EMBEDDING_MODEL} only."
+            )
+        dimensions = request.dimensions or HASH_DIMENSIONS
+        return EmbeddingResponse(
+            vectors=[hash_vector(text, dimensions) for text in request.texts],
+            model=request.model,
+            provider=self.name,
+            usage=Usage(input_tokens=sum(_words(text) for text in request.texts)),
+        )
+
     def _answer(self, request: LLMRequest) -> Answer | Awaitable[Answer]:
         if request.model in ("summarize", "summary", "echo"):
             return self._made_up(request)
@@ -193,7 +278,8 @@ class OfflineLLM(LLMProvider):
                 f"{self.name}:{request.model} is not an offline model. The offline models are "
                 f"{', '.join(MODELS)}: {self.name}:summarize (the first sentences), "
                 f"{self.name}:echo (the prompt back), {self.name}:scripted (replies set with "
-                f"reply, replies or rules under [providers.{self.name}])."
+                f"reply, replies or rules under [providers.{self.name}]); "
+                f"{self.name}:{EMBEDDING_MODEL} makes embeddings (embed_async), not answers."
             )
         script = active_script or self.config_script
         return script.answer(request)

@@ -68,6 +68,8 @@ class Registration:
     description: str = ""
     schemes: tuple[str, ...] = ()
     api_key_env: str | None = None
+    abilities: tuple[str, ...] | None = None
+    """What an LLM provider declared it can do ("chat", "stream", "embed", ...), if it did."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,7 @@ class PluginManager:
             settings: SettingTypes | None = None,
             description: str = "",
             api_key_env: str | None = None,
+            abilities: tuple[str, ...] | None = None,
         ) -> None:
             schemes: tuple[str, ...] = ()
             if kind in ("reader", "store"):
@@ -192,6 +195,7 @@ class PluginManager:
                     description,
                     schemes,
                     api_key_env,
+                    tuple(abilities) if abilities is not None else None,
                 )
             )
 
@@ -293,7 +297,7 @@ class PluginManager:
         return any(getattr(hook, name).get_hookimpls() for name in _ENGINE_OBSERVERS)
 
     def observes_calls(self) -> bool:
-        """True when some plugin observes LLM calls, file reads or feedback."""
+        """True when some plugin observes LLM or embedding calls, file reads or feedback."""
         hook = self.hooks.hook
         return any(getattr(hook, name).get_hookimpls() for name in _CALL_OBSERVERS)
 
@@ -309,6 +313,8 @@ _ENGINE_OBSERVERS = (
 _CALL_OBSERVERS = (
     "llm_call_started",
     "llm_call_finished",
+    "embedding_call_started",
+    "embedding_call_finished",
     "file_read_started",
     "file_read_finished",
     "feedback_started",

@@ -280,6 +280,23 @@ class LLMProvider(ABC):
             "choose an embedding model of a provider that does (see `pocketflow models`)"
         )
 
+    def abilities(self) -> tuple[str, ...]:
+        """What this provider can do, for ``pocketflow models``: some of "chat", "stream"
+        (it streams as the answer arrives), "structured" (vendor-native structured
+        output), "tools", "embed". Derived from :attr:`capabilities` and the methods a
+        subclass overrides; a provider whose models differ may override it."""
+        kind = type(self)
+        found = ["chat"]
+        if kind.stream is not LLMProvider.stream:
+            found.append("stream")
+        if self.capabilities.structured_output != "prompt":
+            found.append("structured")
+        if self.capabilities.tools:
+            found.append("tools")
+        if kind.embed is not LLMProvider.embed or self.capabilities.embeddings:
+            found.append("embed")
+        return tuple(found)
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release vendor clients and their connection pools."""
 

@@ -24,7 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from pocketflow import observers
-from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, Config, check_options
+from pocketflow.config import (
+    ENV_CONFIG,
+    ENV_EMBEDDING,
+    ENV_FEEDBACK,
+    ENV_LLM,
+    Config,
+    check_options,
+)
 from pocketflow.config import load_config as _load_config
 from pocketflow.config import provider_settings as _provider_settings
 from pocketflow.errors import ConfigError, PocketFlowError, ProviderNotFoundError
@@ -339,7 +346,13 @@ _runtime_key: tuple[Any, ...] | None = None
 
 def _config_key() -> tuple[Any, ...]:
     env = os.environ
-    return (os.getcwd(), env.get(ENV_LLM), env.get(ENV_FEEDBACK), env.get(ENV_CONFIG))
+    return (
+        os.getcwd(),
+        env.get(ENV_LLM),
+        env.get(ENV_FEEDBACK),
+        env.get(ENV_CONFIG),
+        env.get(ENV_EMBEDDING),
+    )
 
 
 def current_runtime() -> Runtime:

@@ -14,7 +14,9 @@ respx is needed only for :func:`mock_vendor_http`: install ``pocketflow-core[tes
 
 The provider conformance suite, :class:`ProviderConformance` with the
 :class:`VendorWire` a plugin describes its API in, lives in
-:mod:`pocketflow.conformance` and is importable from here.
+:mod:`pocketflow.conformance` and is importable from here; so is the embedding suite,
+:class:`EmbeddingConformance` with its :class:`EmbeddingWire`
+(:mod:`pocketflow.embedding_conformance`).
 :class:`RunStoreContract` is the test kit a run store plugin runs against itself
 (loaded on first use, so importing this module loads no durable-run machinery).
 """
@@ -36,9 +38,12 @@ if TYPE_CHECKING:
     from pocketflow.conformance import ProviderConformance as ProviderConformance
     from pocketflow.conformance import SentMessage as SentMessage
     from pocketflow.conformance import VendorWire as VendorWire
+    from pocketflow.embedding_conformance import EmbeddingConformance as EmbeddingConformance
+    from pocketflow.embedding_conformance import EmbeddingWire as EmbeddingWire
     from pocketflow.runs.store_contract import RunStoreContract as RunStoreContract
 
 _CONFORMANCE_NAMES = ("ProviderConformance", "SentMessage", "VendorWire")
+_EMBEDDING_NAMES = ("EmbeddingConformance", "EmbeddingWire")
 
 
 def __getattr__(name: str) -> Any:
@@ -48,6 +53,10 @@ def __getattr__(name: str) -> Any:
         from pocketflow import conformance
 
         return getattr(conformance, name)
+    if name in _EMBEDDING_NAMES:
+        from pocketflow import embedding_conformance
+
+        return getattr(embedding_conformance, name)
     if name == "RunStoreContract":
         from pocketflow.runs.store_contract import RunStoreContract
 

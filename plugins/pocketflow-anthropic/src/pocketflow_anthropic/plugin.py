@@ -36,4 +36,5 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         settings=SETTINGS,
         description="Anthropic Claude models via the Messages API (anthropic SDK)",
         api_key_env=DEFAULT_KEY_ENV,
+        abilities=("chat", "stream", "structured", "tools"),
     )

@@ -27,6 +27,10 @@ AZURE_SETTINGS: SettingTypes = {
 }
 """Extra keys a ``[providers.<name>]`` table of kind ``azure`` may hold."""
 
+ABILITIES = ("chat", "stream", "structured", "tools", "embed")
+"""What both providers can do (embeddings with the models whose name contains "embed"),
+declared so that ``pocketflow models`` need not import the SDK to say so."""
+
 
 def make_openai(settings: ProviderSettings) -> LLMProvider:
     """The ``openai`` provider (the SDK is imported here, on first use)."""
@@ -49,8 +53,10 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         "openai",
         make_openai,
         settings=OPENAI_SETTINGS,
-        description="OpenAI Chat Completions and OpenAI-compatible endpoints (kind = openai)",
+        description="OpenAI Chat Completions and Embeddings, and OpenAI-compatible endpoints "
+        "(kind = openai)",
         api_key_env=OPENAI_KEY_ENV,
+        abilities=ABILITIES,
     )
     register(
         "azure",
@@ -58,4 +64,5 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         settings=AZURE_SETTINGS,
         description="Azure OpenAI deployments (base_url or AZURE_OPENAI_ENDPOINT, api_version)",
         api_key_env=AZURE_KEY_ENV,
+        abilities=ABILITIES,
     )

@@ -1,4 +1,5 @@
-"""The ``openai`` and ``azure`` LLM providers: Chat Completions through the openai SDK.
+"""The ``openai`` and ``azure`` LLM providers: Chat Completions (and Embeddings) through
+the openai SDK.
 
 Calls go through the SDK's request machinery (auth, headers, Azure routing, status
 errors) by its low-level ``client.post``, asking for the raw ``httpx2.Response``: the
@@ -20,11 +21,26 @@ import httpx2
 import openai
 
 from pocketflow.capabilities import ALL_PARTS, Capabilities
-from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
+from pocketflow.providers import (
+    EmbeddingRequest,
+    EmbeddingResponse,
+    LLMProvider,
+    LLMRequest,
+    LLMResponse,
+    PerLoop,
+    ProviderSettings,
+)
 from pocketflow_openai.body import chat_body, encode_body, stream_body
 from pocketflow_openai.chunks import ChunkStream
 from pocketflow_openai.client import azure_client, openai_client
 from pocketflow_openai.connection import Connection, azure_connection, openai_connection
+from pocketflow_openai.embeddings import (
+    EMBEDDINGS,
+    embedding_body,
+    embedding_capabilities,
+    is_embedding_model,
+    parse_embeddings,
+)
 from pocketflow_openai.errors import CallContext, translate
 from pocketflow_openai.replies import (
     REQUEST_ID_HEADER,
@@ -51,7 +67,8 @@ class OpenAIProvider(LLMProvider):
     """OpenAI Chat Completions, and every OpenAI-compatible endpoint (``kind = "openai"``).
 
     Structured output is a strict ``json_schema`` response format; tools are function
-    tools; messages take text, images, tool calls and tool results.
+    tools; messages take text, images, tool calls and tool results. Models whose name
+    contains "embed" make embeddings (``POST /embeddings``) instead.
     """
 
     capabilities = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
@@ -59,6 +76,12 @@ class OpenAIProvider(LLMProvider):
     def __init__(self, settings: ProviderSettings) -> None:
         super().__init__(settings)
         self._sessions: PerLoop[Session] = PerLoop(self._connect)
+
+    def capabilities_for(self, model: str) -> Capabilities:
+        """Chat capabilities, or an embedding model's (its name contains "embed")."""
+        if is_embedding_model(model):
+            return embedding_capabilities(model)
+        return self.capabilities
 
     def _resolve(self) -> Connection:
         """Key, endpoint and pool size from the settings and the environment."""
@@ -78,7 +101,9 @@ class OpenAIProvider(LLMProvider):
         would copy a dict deeply first (which a structured output schema makes costly)."""
         return {"content": encode_body(body)}
 
-    def _reply_context(self, request: LLMRequest, reply: httpx2.Response) -> ReplyContext:
+    def _reply_context(
+        self, request: LLMRequest | EmbeddingRequest, reply: httpx2.Response
+    ) -> ReplyContext:
         request_id = reply.headers.get(REQUEST_ID_HEADER)
         return ReplyContext(self.name, request.model, reply.status_code, request_id)
 
@@ -127,7 +152,21 @@ class OpenAIProvider(LLMProvider):
             )
         yield folded.response()
 
-    def _context(self, session: Session, request: LLMRequest) -> CallContext:
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Send ``request`` to ``/embeddings``: one vector per text, in order."""
+        session = self._sessions.get()
+        try:
+            reply = await session.client.post(
+                EMBEDDINGS,
+                **self._payload(embedding_body(request)),
+                cast_to=httpx2.Response,
+                options=REQUEST_OPTIONS,
+            )
+        except openai.OpenAIError as error:
+            raise translate(error, self._context(session, request)) from error
+        return parse_embeddings(reply.content, self._reply_context(request, reply))
+
+    def _context(self, session: Session, request: LLMRequest | EmbeddingRequest) -> CallContext:
         connection = session.connection
         return CallContext(
             provider=self.name,
