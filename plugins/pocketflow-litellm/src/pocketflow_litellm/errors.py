@@ -3,8 +3,10 @@
 LiteLLM raises its own classes (``litellm.RateLimitError``, ``Timeout``,
 ``ContextWindowExceededError``, ``MidStreamFallbackError``, ...) with the vendor's HTTP
 error chained under them. The vendor's own status, message, request id and
-``retry-after`` are read from that chain where it holds them (a 529 LiteLLM calls an
-internal server error stays an overload); the class LiteLLM chose decides otherwise:
+``retry-after`` are read from that chain where it holds them, and the status decides
+the class as for every plugin (:func:`~pocketflow.errors.error_for_status`: a 529
+LiteLLM calls an internal server error stays an overload, a 500 whose body says
+"invalid_request_error" stays a server error); without one, LiteLLM's class decides:
 
 * ``RateLimitError`` -> RateLimitError (with ``retry-after``), ``AuthenticationError``,
   ``PermissionDeniedError``, ``NotFoundError`` -> ModelNotFoundError,
@@ -133,7 +135,7 @@ def _kind(error: BaseException, status: int | None, message: str) -> type[LLMErr
     names = {cls.__name__ for cls in type(error).__mro__}
     if "ContextWindowExceededError" in names:
         return ContextTooLongError
-    if status is not None and status not in (400, 500):  # LiteLLM folds some into 400/500
+    if status is not None and status >= 400:  # the vendor's own status says it best
         return error_for_status(status, message)
     for name, kind in ERROR_BY_CLASS.items():
         if name in names:

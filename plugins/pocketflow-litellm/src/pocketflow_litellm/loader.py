@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from types import ModuleType
 from typing import Any
@@ -58,9 +58,13 @@ def import_litellm() -> ModuleType:
 
 
 class LiteLLMLoader:
-    """Imports ``litellm`` once, on a background thread, for every provider and loop."""
+    """Imports ``litellm`` once, on a background thread, for every provider and loop.
 
-    def __init__(self) -> None:
+    ``importer`` does the import (default :func:`import_litellm`).
+    """
+
+    def __init__(self, importer: Callable[[], ModuleType] = import_litellm) -> None:
+        self._importer = importer
         self._lock = threading.Lock()
         self._future: Future[ModuleType] | None = None
 
@@ -75,10 +79,9 @@ class LiteLLMLoader:
                 ).start()  # fmt: skip
             return self._future
 
-    @staticmethod
-    def _load(future: Future[ModuleType]) -> None:
+    def _load(self, future: Future[ModuleType]) -> None:
         try:
-            future.set_result(import_litellm())
+            future.set_result(self._importer())
         except BaseException as error:  # handed to the first call, which raises it
             future.set_exception(error)
 
