@@ -3,7 +3,7 @@ LiteLLM itself retries nothing, so each attempt of the core's policy is one requ
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -147,3 +147,39 @@ def test_a_missing_key_names_the_variable_before_sending(
         run(call_llm_async("Hi", model=MISTRAL))
     assert "MISTRAL_API_KEY is not set" in str(caught.value)
     assert route.call_count == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "url"),
+    [
+        ("mistral/mistral-large-latest", MISTRAL_URL),
+        ("openai/gpt-4o-mini", "https://api.openai.com/v1/chat/completions"),
+        ("groq/llama-3.3-70b-versatile", "https://api.groq.com/openai/v1/chat/completions"),
+        ("mistral/mistral-embed", "https://api.mistral.ai/v1/embeddings"),
+        ("text-embedding-3-small", "https://api.openai.com/v1/embeddings"),
+    ],
+)
+def test_litellm_retries_nothing_on_any_route(
+    litellm_env: pytest.MonkeyPatch,
+    vendor_http: respx.MockRouter,
+    run: Run,
+    model: str,
+    url: str,
+) -> None:
+    """One request per attempt, also where LiteLLM drives the OpenAI SDK (whose
+    ``max_retries=0`` LiteLLM would turn into its default of 2 on some routes)."""
+    from pocketflow.providers import EmbeddingRequest
+    from pocketflow.runtime import current_runtime
+
+    litellm_env.setenv("OPENAI_API_KEY", SECRET)
+    litellm_env.setenv("GROQ_API_KEY", SECRET)
+    route = vendor_http.post(url).mock(return_value=httpx.Response(500, json={"message": "boom"}))
+    attempt: Coroutine[Any, Any, object]
+    if "embed" in model:
+        provider = current_runtime().provider("litellm").provider
+        attempt = provider.embed(EmbeddingRequest(model=model, texts=("otters",)))
+    else:
+        attempt = call_llm_async("Hi", model=f"litellm:{model}", max_retries=0)
+    with pytest.raises(ServerError, match="boom"):
+        run(attempt)
+    assert route.call_count == 1

@@ -23,10 +23,12 @@ from pocketflow.errors import ConfigError
 OFFLINE_DEFAULTS = {
     "LITELLM_LOCAL_MODEL_COST_MAP": "True",
     "LITELLM_OFFLINE_MODE": "True",
+    "DEFAULT_MAX_RETRIES": "0",
 }
 """Set before the import unless already set: LiteLLM uses the model table and catalogs
 it ships with instead of fetching them from the network at import (which blocks for
-seconds, and for retries, on a machine without access)."""
+seconds, and for retries, on a machine without access); and the OpenAI SDK clients it
+makes default to no retries (``DEFAULT_MAX_RETRIES``, read once at import)."""
 
 AIOHTTP_VARIABLE = "DISABLE_AIOHTTP_TRANSPORT"
 """LiteLLM's switch between its aiohttp and httpx transports; unset, we pick httpx."""
@@ -35,13 +37,17 @@ AIOHTTP_VARIABLE = "DISABLE_AIOHTTP_TRANSPORT"
 def configure(litellm: Any, environ: Mapping[str, str]) -> None:
     """Module defaults for a bridge whose caller owns the call policy.
 
-    * ``num_retries = 0``: LiteLLM retries nothing on its own (calls pass
-      ``num_retries=0, max_retries=0`` too), so retries never multiply;
+    * ``num_retries = 0`` and ``DEFAULT_MAX_RETRIES = 0``: LiteLLM retries nothing on
+      its own (calls pass ``num_retries=0, max_retries=0`` too), so retries never
+      multiply. The second matters: some of its routes (Mistral's and OpenAI's
+      embeddings, Azure) read ``max_retries or DEFAULT_MAX_RETRIES``, which makes a
+      ``max_retries=0`` two retries of the OpenAI SDK under it;
     * ``suppress_debug_info``: no "Give Feedback" banner printed with each error;
     * httpx rather than aiohttp as the transport, unless ``DISABLE_AIOHTTP_TRANSPORT``
       is set: one HTTP stack with the other plugins, which respx can mock in tests.
     """
     litellm.num_retries = 0
+    litellm.DEFAULT_MAX_RETRIES = 0
     litellm.suppress_debug_info = True
     if AIOHTTP_VARIABLE not in environ:
         litellm.disable_aiohttp_transport = True
