@@ -9,7 +9,9 @@ aiohttp, which would bring its own hidden retries.
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
+from functools import cache
 
 import httpx2
 from google import genai
@@ -37,13 +39,21 @@ class Session:
         self.sync_http.close()
 
 
+@cache
+def shared_ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context for every HTTP client the plugin makes: making one reads
+    the CA bundle (tens of milliseconds), and a context is safe to share."""
+    return httpx2.create_ssl_context()
+
+
 def make_session(connection: Connection, settings: ProviderSettings) -> Session:
     """A new SDK client for ``connection`` on its own connection pool."""
     size = settings.max_concurrency
     timeout = httpx2.Timeout(settings.timeout, connect=min(CONNECT_TIMEOUT, settings.timeout))
     limits = httpx2.Limits(max_connections=size, max_keepalive_connections=size)
-    http = httpx2.AsyncClient(limits=limits, timeout=timeout, follow_redirects=True)
-    sync_http = httpx2.Client(timeout=timeout, follow_redirects=True)
+    tls = shared_ssl_context()
+    http = httpx2.AsyncClient(limits=limits, timeout=timeout, follow_redirects=True, verify=tls)
+    sync_http = httpx2.Client(timeout=timeout, follow_redirects=True, verify=tls)
     options = types.HttpOptions(
         base_url=connection.base_url,
         api_version=connection.api_version,
