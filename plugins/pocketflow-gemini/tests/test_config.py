@@ -60,6 +60,17 @@ def test_api_key_env_base_url_and_api_version_from_pocketflow_toml(
     assert route.calls.last.request.headers["x-goog-api-key"] == "AIza-team"
 
 
+def test_an_empty_api_version_is_a_config_error(
+    gemini_env: pytest.MonkeyPatch, gemini_api: respx.Route, run: Runner
+) -> None:
+    Path("pocketflow.toml").write_text('[providers.gemini]\napi_version = " "\n')
+    with pytest.raises(
+        ConfigError, match=r"\[providers.gemini\] 'api_version' must name a version"
+    ):
+        run(call_llm_async("Hi"))
+    assert not gemini_api.called
+
+
 def test_vertex_needs_a_project(pocketflow_env: pytest.MonkeyPatch, run: Runner) -> None:
     pocketflow_env.setenv("POCKETFLOW_LLM", f"vertex:{MODEL}")
     with pytest.raises(ConfigError, match=r"\[providers.vertex\] 'project' is not set"):

@@ -15,6 +15,7 @@ from pocketflow import call_llm_async, stream_llm_async
 from pocketflow.errors import (
     AuthenticationError,
     BadRequestError,
+    ContextTooLongError,
     LLMConnectionError,
     MalformedResponseError,
     ModelNotFoundError,
@@ -127,3 +128,14 @@ def test_an_echoed_key_is_in_no_message_nor_traceback(
         run(call_llm_async("Hi"))
     printed = "".join(traceback.format_exception(caught.value))
     assert API_KEY not in printed and "[redacted]" in printed
+
+
+def test_a_prompt_over_the_context_window_is_context_too_long(
+    gemini_env: pytest.MonkeyPatch, gemini_api: respx.Route, run: Runner
+) -> None:
+    message = (
+        "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576)."
+    )
+    gemini_api.respond(400, json=error_json(400, message))
+    with pytest.raises(ContextTooLongError, match=r"input token count \(1200000\)"):
+        run(call_llm_async("Hi"))

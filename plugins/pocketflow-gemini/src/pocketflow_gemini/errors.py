@@ -4,7 +4,8 @@ normalised :class:`~pocketflow.errors.LLMError` family.
 * ``APIError`` -> the class :func:`~pocketflow.errors.error_for_status` picks for its
   HTTP status and the vendor's message (``{"error": {"code", "message", "status"}}``),
   with any ``retry-after`` header or ``RetryInfo.retryDelay``: 429 RateLimitError, 503
-  OverloadedError, 5xx ServerError, 404 ModelNotFoundError. The Gemini API answers a
+  OverloadedError, 5xx ServerError, 404 ModelNotFoundError, a 400 saying the input
+  token count exceeds the maximum ContextTooLongError. The Gemini API answers a
   bad key with 400 ``API_KEY_INVALID``: that is an AuthenticationError, as 401 is, and
   says which variable the key came from.
 * httpx2 timeouts -> LLMTimeoutError; other transport errors (refused, dropped) ->
@@ -26,6 +27,7 @@ from google.genai import errors as genai_errors
 
 from pocketflow.errors import (
     AuthenticationError,
+    ContextTooLongError,
     LLMConnectionError,
     LLMError,
     LLMTimeoutError,
@@ -36,6 +38,8 @@ from pocketflow.errors import (
 )
 
 REDACTED = "[redacted]"
+TOO_LONG_HINTS = ("input token count", "exceeds the maximum number of tokens")
+"""How the Gemini API says a prompt does not fit the model's context window (a 400)."""
 BAD_KEY_REASONS = ("API_KEY_INVALID", "API_KEY_EXPIRED", "API key not valid")
 _DELAY = re.compile(r"^(\d+(?:\.\d+)?)s$")
 
@@ -107,6 +111,8 @@ def from_api_error(error: genai_errors.APIError, context: CallContext) -> LLMErr
         text += f" ({error.status})"
     bad_key = status == 401 or (status in (400, 403) and _says_bad_key(error.details))
     cls = AuthenticationError if bad_key else error_for_status(status, message)
+    if status == 400 and any(hint in message.lower() for hint in TOO_LONG_HINTS):
+        cls = ContextTooLongError
     if bad_key or status == 403:
         text += context.credentials_hint()
     headers = getattr(error.response, "headers", None)
