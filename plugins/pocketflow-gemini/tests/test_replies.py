@@ -131,3 +131,45 @@ def test_one_client_per_event_loop_closed_by_aclose(
     session = run(two_calls())
     assert session.http.is_closed and session.sync_http.is_closed
     assert gemini_api.call_count == 2  # both on the one client, closed with its loop
+
+
+def broken(city: str) -> str:
+    """A tool that fails."""
+    raise RuntimeError(f"no data for {city}")
+
+
+def test_a_failing_tool_goes_back_as_an_error_response(
+    gemini_env: pytest.MonkeyPatch, gemini_api: respx.Route, run: Runner
+) -> None:
+    call = {"functionCall": {"id": "c9", "name": "broken", "args": {"city": "Oslo"}}}
+    gemini_api.side_effect = [
+        httpx.Response(200, json=reply_json(call)),
+        httpx.Response(200, json=text_json("Sorry.")),
+    ]
+    assert run(call_llm_async("Oslo?", tools=[broken])) == "Sorry."
+    results = json.loads(gemini_api.calls[1].request.content)["contents"][-1]["parts"]
+    response = results[0]["functionResponse"]
+    assert (response["id"], response["name"]) == ("c9", "broken")
+    assert "no data for Oslo" in response["response"]["error"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "config"),
+    [
+        ("required", {"mode": "ANY"}),
+        ("none", {"mode": "NONE"}),
+        ("add", {"mode": "ANY", "allowedFunctionNames": ["add"]}),
+    ],
+)
+def test_tool_choice_is_the_function_calling_mode(
+    gemini_env: pytest.MonkeyPatch,
+    gemini_api: respx.Route,
+    run: Runner,
+    choice: str,
+    config: dict[str, Any],
+) -> None:
+    gemini_api.respond(json=text_json("ok"))
+    run(complete_async("1+2?", tools=[add], tool_choice=choice))
+    body = json.loads(gemini_api.calls.last.request.content)
+    assert body["toolConfig"] == {"functionCallingConfig": config}
+    assert body["tools"][0]["functionDeclarations"][0]["name"] == "add"
