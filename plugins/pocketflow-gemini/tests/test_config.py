@@ -3,6 +3,9 @@ what a user sees when one is missing."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +125,19 @@ def test_vertex_calls_the_project_location_endpoint_with_a_bearer_token(
     route.respond(json=text_json("From Vertex."))
     assert run(call_llm_async("Hi")) == "From Vertex."
     assert route.calls.last.request.headers["authorization"] == "Bearer ya29.test-token"
+
+
+def test_loading_the_plugin_imports_no_sdk() -> None:
+    code = (
+        "import sys\n"
+        "from pocketflow.runtime import current_runtime\n"
+        "runtime = current_runtime()\n"
+        "assert 'gemini' in runtime.plugins.llm_providers\n"
+        "assert 'vertex' in runtime.plugins.llm_providers\n"
+        "print('google.genai' in sys.modules)\n"
+    )
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("POCKETFLOW_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=False
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
