@@ -1,7 +1,7 @@
 """Throughput of ``call_llm_async`` beside the bare vendor SDKs (issue 10).
 
 The two regimes of issue 10, run against the local vendor server (a separate process,
-see ``vendor_server.py``) through the facade on ``openai:`` and on ``anthropic:``, and
+see ``vendor_server.py``) through the facade on ``openai:``, ``anthropic:`` and ``gemini:``, and
 through the bare SDKs (the client kinds of ``sdk_baseline.py``) in the same run:
 
 - latency-bound: 1,000 calls at concurrency 50, the server answering after 500 ms.
@@ -19,8 +19,8 @@ CPU-bound regime times 3 runs per measurement. The whole list of client kinds is
 measured ``--rounds`` times, interleaved, and each figure is the best over all runs
 and rounds (least wall time, least CPU: other load on a shared machine only adds).
 
-The facade kinds (``openai-facade``, ``anthropic-facade``) configure the providers
-through a ``pocketflow.toml`` in a temporary directory named by ``POCKETFLOW_CONFIG``,
+The facade kinds (``openai-facade``, ``anthropic-facade``, ``gemini-facade``) configure the
+providers through a ``pocketflow.toml`` in a temporary directory named by ``POCKETFLOW_CONFIG``,
 with ``max_concurrency`` at least the regime's concurrency so the core's per-provider
 limit (default 64) never queues a call. The anthropic facade passes ``max_tokens=256``
 as the bare anthropic client does.
@@ -58,6 +58,7 @@ from sdk_baseline import (
     ANTHROPIC_MAX_TOKENS,
     ANTHROPIC_MODEL,
     CLIENTS,
+    GEMINI_MODEL,
     OPENAI_MODEL,
     REGIMES,
     CallOne,
@@ -70,8 +71,20 @@ from sdk_baseline import (
 )
 
 THIS_SCRIPT = Path(__file__).resolve()
-VENDORS = ("openai", "anthropic")
-DEFAULT_CLIENTS = ("openai-bare", "openai-facade", "anthropic-bare", "anthropic-facade")
+VENDORS = ("openai", "anthropic", "gemini")
+DEFAULT_CLIENTS = (
+    "openai-bare",
+    "openai-facade",
+    "anthropic-bare",
+    "anthropic-facade",
+    "gemini-bare",
+    "gemini-facade",
+)
+MODELS = {
+    "openai": f"openai:{OPENAI_MODEL}",
+    "anthropic": f"anthropic:{ANTHROPIC_MODEL}",
+    "gemini": f"gemini:{GEMINI_MODEL}",
+}
 LATENCY_TARGET = 0.9
 """Latency-bound: ideal / actual wall time must be at least this."""
 CALLS_PER_S_TARGET = 0.9
@@ -83,11 +96,12 @@ STRUCTURED_CPU_TARGET = 1.10
 
 
 def facade_config(base_url: str, concurrency: int) -> str:
-    """A ``pocketflow.toml`` pointing both providers at the server, limits opened up."""
+    """A ``pocketflow.toml`` pointing every provider at the server, limits opened up."""
     limit = max(64, concurrency)
     return (
         f'[providers.openai]\nbase_url = "{base_url}/v1"\nmax_concurrency = {limit}\n\n'
-        f'[providers.anthropic]\nbase_url = "{base_url}"\nmax_concurrency = {limit}\n'
+        f'[providers.anthropic]\nbase_url = "{base_url}"\nmax_concurrency = {limit}\n\n'
+        f'[providers.gemini]\nbase_url = "{base_url}"\nmax_concurrency = {limit}\n'
     )
 
 
@@ -119,11 +133,12 @@ def facade_client(vendor: str, *, structured: bool = False) -> ClientFactory:
             os.environ["POCKETFLOW_CONFIG"] = str(config)
             os.environ["OPENAI_API_KEY"] = "test"
             os.environ["ANTHROPIC_API_KEY"] = "test"
+            os.environ["GEMINI_API_KEY"] = "test"
             reset_runtime()
             call_llm_async = pocketflow.call_llm_async
+            model = MODELS[vendor]
 
             if structured:
-                model = f"{vendor}:{OPENAI_MODEL if vendor == 'openai' else ANTHROPIC_MODEL}"
 
                 async def call_one(index: int) -> str:
                     reply = await call_llm_async(
@@ -132,14 +147,12 @@ def facade_client(vendor: str, *, structured: bool = False) -> ClientFactory:
                     )  # fmt: skip
                     return reply.call
 
-            elif vendor == "openai":
-                model = f"openai:{OPENAI_MODEL}"
+            elif vendor != "anthropic":
 
                 async def call_one(index: int) -> str:
                     return await call_llm_async(prompt_for(index), model=model)
 
             else:
-                model = f"anthropic:{ANTHROPIC_MODEL}"
 
                 async def call_one(index: int) -> str:
                     return await call_llm_async(
@@ -160,6 +173,8 @@ ALL_CLIENTS: dict[str, ClientFactory] = {
     "anthropic-facade": facade_client("anthropic"),
     "openai-structured": facade_client("openai", structured=True),
     "anthropic-structured": facade_client("anthropic", structured=True),
+    "gemini-facade": facade_client("gemini"),
+    "gemini-structured": facade_client("gemini", structured=True),
 }
 """sdk_baseline's client kinds plus the facade kinds (plain and structured output)."""
 
@@ -287,8 +302,10 @@ def run_main(argv: Sequence[str]) -> None:
         "pocketflow-core",
         "pocketflow-openai",
         "pocketflow-anthropic",
+        "pocketflow-gemini",
         "openai",
         "anthropic",
+        "google-genai",
         "httpx2",
     )
     print(

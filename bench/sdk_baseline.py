@@ -11,12 +11,15 @@ measurement, :func:`measure_in_subprocess` runs each in a fresh interpreter (thi
 
 Client kinds (:data:`CLIENTS`):
 
-- ``openai-bare`` / ``anthropic-bare``: ``AsyncOpenAI.chat.completions.create`` /
-  ``AsyncAnthropic.messages.create``, pydantic models returned;
+- ``openai-bare`` / ``anthropic-bare`` / ``gemini-bare``: ``AsyncOpenAI.chat.completions.create``
+  / ``AsyncAnthropic.messages.create`` / google-genai's ``client.aio.models.generate_content``,
+  pydantic models returned;
 - ``openai-raw`` / ``anthropic-raw``: the same through ``with_raw_response``, reading
   ``http_response.json()`` and never calling ``parse()``: no response models built;
-- ``openai-httpx2`` / ``anthropic-httpx2``: a plain ``httpx2.AsyncClient.post`` of the
-  same JSON, no SDK at all: the HTTP floor.
+  ``gemini-raw``: google-genai's low-level ``_api_client.async_request`` of the wire JSON
+  (no request converters, no response models), reading the body's JSON;
+- ``openai-httpx2`` / ``anthropic-httpx2`` / ``gemini-httpx2``: a plain
+  ``httpx2.AsyncClient.post`` of the same JSON, no SDK at all: the HTTP floor.
 
 ``bare - raw`` is the CPU the SDK spends building response models; ``raw - httpx2`` is
 the rest of the SDK's own work (request options, transforms, headers, wrappers).
@@ -61,6 +64,7 @@ ClientFactory = Callable[[str, int], AbstractAsyncContextManager[CallOne]]
 OPENAI_MODEL = "gpt-4o-mini"
 ANTHROPIC_MODEL = "claude-haiku-4-5"
 ANTHROPIC_MAX_TOKENS = 256
+GEMINI_MODEL = "gemini-2.5-flash"
 THIS_SCRIPT = Path(__file__).resolve()
 
 
@@ -232,6 +236,78 @@ async def anthropic_httpx2(base_url: str, concurrency: int) -> AsyncIterator[Cal
         await http.aclose()
 
 
+def gemini_client(base_url: str, concurrency: int) -> Any:
+    """A bare google-genai ``Client`` on a pool of ``concurrency`` connections, no retries."""
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(
+        base_url=base_url,
+        httpx_async_client=pooled_http_client(concurrency),
+        retry_options=None,
+    )
+    return genai.Client(vertexai=False, api_key="test", http_options=options)
+
+
+@asynccontextmanager
+async def gemini_bare(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
+    """google-genai's ``client.aio.models.generate_content``, reply from the pydantic model."""
+
+    client = gemini_client(base_url, concurrency)
+
+    async def call_one(index: int) -> str:
+        reply = await client.aio.models.generate_content(
+            model=GEMINI_MODEL, contents=prompt_for(index)
+        )
+        return reply.text or ""
+
+    try:
+        yield call_one
+    finally:
+        await client.aio.aclose()
+
+
+def _gemini_body(index: int) -> dict[str, Any]:
+    return {"contents": [{"role": "user", "parts": [{"text": prompt_for(index)}]}]}
+
+
+@asynccontextmanager
+async def gemini_raw(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
+    """google-genai's low-level ``_api_client.async_request``: the SDK's URL, headers and
+    errors, the wire JSON in and out, no converters and no response models."""
+
+    client = gemini_client(base_url, concurrency)
+    path = f"models/{GEMINI_MODEL}:generateContent"
+
+    async def call_one(index: int) -> str:
+        reply = await client._api_client.async_request("post", path, _gemini_body(index))
+        data = json.loads(reply.body or "")
+        return str(data["candidates"][0]["content"]["parts"][0]["text"])
+
+    try:
+        yield call_one
+    finally:
+        await client.aio.aclose()
+
+
+@asynccontextmanager
+async def gemini_httpx2(base_url: str, concurrency: int) -> AsyncIterator[CallOne]:
+    """The same request with ``httpx2`` alone: the floor under any Gemini client."""
+    http = pooled_http_client(concurrency)
+    url = f"{base_url}/v1beta/models/{GEMINI_MODEL}:generateContent"
+    headers = {"x-goog-api-key": "test"}
+
+    async def call_one(index: int) -> str:
+        response = await http.post(url, json=_gemini_body(index), headers=headers)
+        response.raise_for_status()
+        return str(response.json()["candidates"][0]["content"]["parts"][0]["text"])
+
+    try:
+        yield call_one
+    finally:
+        await http.aclose()
+
+
 CLIENTS: dict[str, ClientFactory] = {
     "openai-bare": openai_bare,
     "openai-raw": openai_raw,
@@ -239,6 +315,9 @@ CLIENTS: dict[str, ClientFactory] = {
     "anthropic-bare": anthropic_bare,
     "anthropic-raw": anthropic_raw,
     "anthropic-httpx2": anthropic_httpx2,
+    "gemini-bare": gemini_bare,
+    "gemini-raw": gemini_raw,
+    "gemini-httpx2": gemini_httpx2,
 }
 """Client kinds by name; copy and extend it to measure other callers."""
 
@@ -542,10 +621,13 @@ def run_main(argv: Sequence[str]) -> None:
                 "benchmark": "sdk_baseline",
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
-                "versions": {d: _version(d) for d in ("openai", "anthropic", "httpx2")},
+                "versions": {
+                    d: _version(d) for d in ("openai", "anthropic", "google-genai", "httpx2")
+                },
                 "regimes": regimes,
                 "cpu_split_cpu_bound": {
-                    vendor: cpu_split(cpu_results, vendor) for vendor in ("openai", "anthropic")
+                    vendor: cpu_split(cpu_results, vendor)
+                    for vendor in ("openai", "anthropic", "gemini")
                 },
             }
         ),

@@ -15,6 +15,12 @@ speaks two vendor dialects closely enough for the official SDKs to parse every r
   deterministic from the text; ``prompt_tokens`` counts words). It waits ``latency``
   too and takes the same faults (forced by ``x-fault``, or drawn), except ``slow``
   and ``malformed``, which it answers normally.
+- Gemini API: ``POST /v1beta/models/MODEL:generateContent`` (JSON ``candidates`` and
+  ``usageMetadata``), ``:streamGenerateContent?alt=sse`` (SSE chunks, each a partial
+  reply, the last with ``finishReason`` and ``usageMetadata``; no closing event) and
+  ``:batchEmbedContents`` (one vector per request, deterministic from the text's hash,
+  ``outputDimensionality`` long or 8). Header ``x-request-id``; errors are
+  ``{"error": {"code", "message", "status"}}``; ``529`` is sent as 503, as Google does.
 - ``GET /stats`` (the counters below, and ``process_cpu_s``: the whole server
   process's CPU seconds since the last reset, to tell whether the server is a
   bottleneck) as JSON; ``POST /reset`` (zero them); ``GET /health``.
@@ -82,6 +88,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import http
 import json
 import random
@@ -106,6 +113,12 @@ FAULT_KINDS: tuple[str, ...] = ("429", "500", "529", "drop", "slow", "malformed"
 OPENAI_PATH = "/v1/chat/completions"
 EMBEDDINGS_PATH = "/v1/embeddings"
 ANTHROPIC_PATH = "/v1/messages"
+GEMINI_PATH = re.compile(
+    r"^/v1(?:beta)?/models/([A-Za-z0-9_.-]+)"
+    r":(generateContent|streamGenerateContent|batchEmbedContents)$"
+)
+"""Gemini API paths: the model, then the method."""
+GEMINI_EMBED_DIMENSIONS = 8
 
 _CALL_MARKER = re.compile(r"\[(call-[A-Za-z0-9_.:-]+)\]")
 _FAULT_MARKER = re.compile(r"\[fault:([a-z0-9]+(?:\*\d+)?)\]")
@@ -355,6 +368,9 @@ class _Call:
     prompt_tokens: int
     key: str | None
     forced: str | None
+    embed_texts: list[str] | None = None
+    """The texts of an embedding request (None: a chat request)."""
+    dimensions: int = GEMINI_EMBED_DIMENSIONS
 
 
 def _text_of(content: Any) -> str:
@@ -370,6 +386,53 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+def _gemini_text(content: Any) -> str:
+    parts = content.get("parts") if isinstance(content, dict) else None
+    if not isinstance(parts, list):
+        return ""
+    return " ".join(str(p["text"]) for p in parts if isinstance(p, dict) and "text" in p)
+
+
+def _parse_gemini_call(request: HttpRequest, payload: dict[str, Any]) -> _Call:
+    found = GEMINI_PATH.match(request.path)
+    assert found is not None
+    model, method = found.groups()
+    texts: list[str] | None = None
+    dimensions = GEMINI_EMBED_DIMENSIONS
+    if method == "batchEmbedContents":
+        requests = payload.get("requests")
+        if not isinstance(requests, list) or not requests:
+            raise HttpError(400, "'requests' must be a non-empty list")
+        texts = [_gemini_text(r.get("content")) if isinstance(r, dict) else "" for r in requests]
+        first = requests[0] if isinstance(requests[0], dict) else {}
+        dimensions = int(first.get("outputDimensionality") or GEMINI_EMBED_DIMENSIONS)
+        contents: Any = [{"role": "user", "parts": [{"text": " ".join(texts)}]}]
+    else:
+        contents = payload.get("contents")
+        if not isinstance(contents, list) or not contents:
+            raise HttpError(400, "'contents' must be a non-empty list")
+    all_texts = [_gemini_text(c) for c in contents if isinstance(c, dict)]
+    all_texts.append(_gemini_text(payload.get("systemInstruction")))
+    user_texts = [
+        _gemini_text(c) for c in contents if isinstance(c, dict) and c.get("role") == "user"
+    ]
+    user_text = user_texts[-1] if user_texts else ""
+    call_match = _CALL_MARKER.search(user_text)
+    fault_match = _FAULT_MARKER.search(user_text)
+    return _Call(
+        vendor="gemini",
+        model=model,
+        stream=method == "streamGenerateContent",
+        include_usage=True,
+        user_text=user_text,
+        prompt_tokens=sum(len(t.split()) for t in all_texts),
+        key=call_match.group(1) if call_match else None,
+        forced=request.headers.get("x-fault") or (fault_match.group(1) if fault_match else None),
+        embed_texts=texts,
+        dimensions=dimensions,
+    )
+
+
 def _parse_call(vendor: str, request: HttpRequest) -> _Call:
     try:
         payload = json.loads(request.body)
@@ -377,6 +440,8 @@ def _parse_call(vendor: str, request: HttpRequest) -> _Call:
         raise HttpError(400, f"body is not JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise HttpError(400, "body must be a JSON object")
+    if vendor == "gemini":
+        return _parse_gemini_call(request, payload)
     messages = payload.get("messages")
     if not isinstance(messages, list) or not messages:
         raise HttpError(400, "'messages' must be a non-empty list")
@@ -564,11 +629,12 @@ class VendorServer:
         """Answer one request; return whether the connection stays open."""
         keep_alive = request.keep_alive
         path = request.path
-        if path in (OPENAI_PATH, ANTHROPIC_PATH, EMBEDDINGS_PATH):
+        gemini = GEMINI_PATH.match(path) is not None
+        if path in (OPENAI_PATH, ANTHROPIC_PATH, EMBEDDINGS_PATH) or gemini:
             if request.method != "POST":
                 await self._send(writer, 405, b'{"error": "use POST"}', keep_alive=keep_alive)
                 return keep_alive
-            vendor = "anthropic" if path == ANTHROPIC_PATH else "openai"
+            vendor = "gemini" if gemini else "anthropic" if path == ANTHROPIC_PATH else "openai"
             self.stats.in_flight += 1
             self.stats.max_in_flight = max(self.stats.max_in_flight, self.stats.in_flight)
             try:
@@ -614,7 +680,7 @@ class VendorServer:
         self._serial += 1
         serial = self._serial
         request_id = f"req_{serial:010d}"
-        id_header = "x-request-id" if vendor == "openai" else "request-id"
+        id_header = "request-id" if vendor == "anthropic" else "x-request-id"
         extra = [(id_header, request_id)]
         try:
             call = _parse_call(vendor, request)
@@ -634,7 +700,7 @@ class VendorServer:
             writer.transport.abort()
             return False
         if fault in ("429", "500", "529"):
-            status = 503 if (fault == "529" and vendor == "openai") else int(fault)
+            status = 503 if (fault == "529" and vendor != "anthropic") else int(fault)
             if status == 429:
                 retry = self._faults.retry_after
                 extra += [
@@ -651,9 +717,7 @@ class VendorServer:
         text = self._reply_text(call)
         malformed = fault == "malformed"
         if call.stream:
-            events = (_openai_events if vendor == "openai" else _anthropic_events)(
-                call, text, serial
-            )
+            events = _EVENTS[vendor](call, text, serial)
             if malformed:
                 broken = b"data: {not json\n\n"
                 if vendor == "anthropic":
@@ -664,7 +728,7 @@ class VendorServer:
             body = b'{"id": "broken", "choices": [{"message": '
             await self._send(writer, 200, body, keep_alive=keep_alive, extra=extra)
         else:
-            reply = (_openai_reply if vendor == "openai" else _anthropic_reply)(call, text, serial)
+            reply = _REPLIES[vendor](call, text, serial)
             await self._send(
                 writer, 200, json.dumps(reply).encode(), keep_alive=keep_alive, extra=extra
             )
@@ -810,7 +874,18 @@ _ANTHROPIC_ERROR = {
 }
 
 
+_GEMINI_STATUS = {
+    400: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+}
+
+
 def _error_body(vendor: str, status: int, message: str, request_id: str) -> bytes:
+    if vendor == "gemini":
+        error = {"code": status, "message": message, "status": _GEMINI_STATUS[status]}
+        return json.dumps({"error": error}).encode()
     if vendor == "openai":
         kind, code = _OPENAI_ERROR[status]
         error = {"message": message, "type": kind, "param": None, "code": code}
@@ -955,6 +1030,58 @@ def _anthropic_events(call: _Call, text: str, serial: int) -> list[bytes]:
         _sse_event("message_stop", {"type": "message_stop"}),
     ]
     return events
+
+
+def _gemini_usage(call: _Call, output_tokens: int) -> dict[str, Any]:
+    return {
+        "promptTokenCount": call.prompt_tokens,
+        "candidatesTokenCount": output_tokens,
+        "totalTokenCount": call.prompt_tokens + output_tokens,
+    }
+
+
+def _gemini_chunk(
+    call: _Call, text: str, serial: int, finish: str | None, usage: dict[str, Any] | None
+) -> dict[str, Any]:
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [{"text": text}]}}
+    if finish is not None:
+        candidate["finishReason"] = finish
+    candidate["index"] = 0
+    reply: dict[str, Any] = {"candidates": [candidate]}
+    if usage is not None:
+        reply["usageMetadata"] = usage
+    reply["modelVersion"] = call.model
+    reply["responseId"] = f"resp_{serial:010d}"
+    return reply
+
+
+def _gemini_vector(text: str, dimensions: int) -> list[float]:
+    digest = hashlib.sha256(text.encode()).digest()
+    return [round(digest[i % len(digest)] / 255.0 - 0.5, 6) for i in range(dimensions)]
+
+
+def _gemini_reply(call: _Call, text: str, serial: int) -> dict[str, Any]:
+    if call.embed_texts is not None:
+        vectors = [_gemini_vector(t, call.dimensions) for t in call.embed_texts]
+        return {"embeddings": [{"values": v} for v in vectors]}
+    usage = _gemini_usage(call, len(text.split()))
+    return _gemini_chunk(call, text, serial, "STOP", usage)
+
+
+def _gemini_sse(payload: dict[str, Any]) -> bytes:
+    return b"data: " + json.dumps(payload).encode() + b"\r\n\r\n"
+
+
+def _gemini_events(call: _Call, text: str, serial: int) -> list[bytes]:
+    pieces = _words(text)
+    events = [_gemini_sse(_gemini_chunk(call, p, serial, None, None)) for p in pieces[:-1]]
+    usage = _gemini_usage(call, len(text.split()))
+    events.append(_gemini_sse(_gemini_chunk(call, pieces[-1], serial, "STOP", usage)))
+    return events
+
+
+_REPLIES = {"openai": _openai_reply, "anthropic": _anthropic_reply, "gemini": _gemini_reply}
+_EVENTS = {"openai": _openai_events, "anthropic": _anthropic_events, "gemini": _gemini_events}
 
 
 # --- running it as a process -------------------------------------------------------------

@@ -21,6 +21,9 @@ from examples_support import load_example_flow, run_example
 
 OPENAI_URL = "https://api.openai.com/v1/chat/completions"
 ANTHROPIC_URL = "https://api.anthropic.com/v1/messages"
+GEMINI_URL = (
+    "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent"
+)
 DOCUMENT = "Otters hold hands while sleeping. They use rocks as tools."
 
 
@@ -62,12 +65,35 @@ def anthropic_reply(text: str) -> httpx.Response:
     )
 
 
+def gemini_reply(text: str) -> httpx.Response:
+    return httpx.Response(
+        200,
+        json={
+            "candidates": [
+                {
+                    "content": {"role": "model", "parts": [{"text": text}]},
+                    "finishReason": "STOP",
+                    "index": 0,
+                }
+            ],
+            "usageMetadata": {
+                "promptTokenCount": 19,
+                "candidatesTokenCount": 5,
+                "totalTokenCount": 24,
+            },
+            "modelVersion": "gemini-2.5-flash",
+            "responseId": "resp-1",
+        },
+    )
+
+
 @pytest.fixture
 def document(pocketflow_env: pytest.MonkeyPatch) -> Path:
     path = Path("otters.txt")
     path.write_text(DOCUMENT, encoding="utf-8")
     pocketflow_env.setenv("OPENAI_API_KEY", "sk-test-openai")
     pocketflow_env.setenv("ANTHROPIC_API_KEY", "sk-test-anthropic")
+    pocketflow_env.setenv("GEMINI_API_KEY", "AIza-test-gemini")
     pocketflow_env.setenv("POCKETFLOW_FEEDBACK", "auto:deny,approve")
     return path
 
@@ -126,6 +152,25 @@ def test_on_anthropic_deny_once_then_approve(
     assert usage.cost == pytest.approx((42 * 1 + 14 * 5) / 1_000_000)
 
 
+def test_on_gemini_by_pocketflow_toml_deny_once_then_approve(
+    document: Path, vendor_http: respx.MockRouter
+) -> None:
+    Path("pocketflow.toml").write_text('llm = "gemini:gemini-2.5-flash"\n')
+    route = vendor_http.post(GEMINI_URL).mock(
+        side_effect=[gemini_reply("Otters nap."), gemini_reply("Otters hold hands asleep.")]
+    )
+    shared, usage = run_flow(document)
+    assert (shared["outcome"], shared["summary"]) == ("approved", "Otters hold hands asleep.")
+    assert shared["attempts"] == 2
+    assert route.call_count == 2
+    body = sent(route, 1)
+    assert body == {"contents": [{"role": "user", "parts": [{"text": f"Summarize: {DOCUMENT}"}]}]}
+    assert route.calls[1].request.headers["x-goog-api-key"] == "AIza-test-gemini"
+    assert (usage.calls, usage.input_tokens, usage.output_tokens) == (2, 38, 10)
+    # gemini-2.5-flash from the price table: $0.30 per million input tokens, $2.50 output.
+    assert usage.cost == pytest.approx((38 * 0.30 + 10 * 2.50) / 1_000_000)
+
+
 def test_vendor_switched_by_pocketflow_toml_alone(
     document: Path, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
 ) -> None:
@@ -155,13 +200,14 @@ def test_vendor_switched_by_pocketflow_llm_alone(
 ) -> None:
     vendor_http.post(OPENAI_URL).mock(return_value=openai_reply("From OpenAI."))
     vendor_http.post(ANTHROPIC_URL).mock(return_value=anthropic_reply("From Anthropic."))
+    vendor_http.post(GEMINI_URL).mock(return_value=gemini_reply("From Gemini."))
     pocketflow_env.setenv("POCKETFLOW_FEEDBACK", "auto")
     summaries = []
-    for model in ("openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"):
+    for model in ("openai:gpt-4o-mini", "anthropic:claude-haiku-4-5", "gemini:gemini-2.5-flash"):
         pocketflow_env.setenv("POCKETFLOW_LLM", model)
         shared, _ = run_flow(document)
         summaries.append(shared["summary"])
-    assert summaries == ["From OpenAI.", "From Anthropic."]
+    assert summaries == ["From OpenAI.", "From Anthropic.", "From Gemini."]
 
 
 def test_console_feedback_through_standard_input(tmp_path: Path) -> None:

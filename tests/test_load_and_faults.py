@@ -37,7 +37,11 @@ LATENCY = 0.002
 RETRY_AFTER = 0.01
 FAULTS = FaultConfig(rate_429=0.20, rate_500=0.05, rate_drop=0.02, retry_after=RETRY_AFTER, seed=0)
 SECRET = "sk-load-test-0123456789abcdef"
-MODELS = {"openai": "openai:gpt-4o-mini", "anthropic": "anthropic:claude-haiku-4-5"}
+MODELS = {
+    "openai": "openai:gpt-4o-mini",
+    "anthropic": "anthropic:claude-haiku-4-5",
+    "gemini": "gemini:gemini-2.5-flash",
+}
 ERROR_FOR_FAULT: dict[str, type[LLMError]] = {
     "429": RateLimitError,
     "500": ServerError,
@@ -56,6 +60,8 @@ CLEARED_VARIABLES = (
     "POCKETFLOW_CONFIG",
     "OPENAI_BASE_URL",
     "ANTHROPIC_BASE_URL",
+    "GOOGLE_API_KEY",
+    "GOOGLE_GENAI_USE_VERTEXAI",
 )
 SERVER_HANDLER = "VendorServer._handle_connection"
 """The qualified name of the server's per-connection coroutine: one task per open connection."""
@@ -95,6 +101,8 @@ def write_config(base_url: str, *, max_concurrency: int, max_retries: int) -> No
         f'[providers.openai]\nbase_url = "{base_url}/v1"\n'
         f"max_concurrency = {max_concurrency}\nmax_retries = {max_retries}\n\n"
         f'[providers.anthropic]\nbase_url = "{base_url}"\n'
+        f"max_concurrency = {max_concurrency}\nmax_retries = {max_retries}\n\n"
+        f'[providers.gemini]\nbase_url = "{base_url}"\n'
         f"max_concurrency = {max_concurrency}\nmax_retries = {max_retries}\n",
         encoding="utf-8",
     )
@@ -161,6 +169,7 @@ def configured(pocketflow_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     """Keys for both vendors (one recognisable secret), nothing else configured."""
     pocketflow_env.setenv("OPENAI_API_KEY", SECRET)
     pocketflow_env.setenv("ANTHROPIC_API_KEY", SECRET)
+    pocketflow_env.setenv("GEMINI_API_KEY", SECRET)
     return pocketflow_env
 
 
@@ -179,7 +188,7 @@ async def ask_all(vendor: str, calls: int) -> LoadRun:
         )
 
 
-@pytest.fixture(scope="module", params=["openai", "anthropic"])
+@pytest.fixture(scope="module", params=["openai", "anthropic", "gemini"])
 def load_run(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LoadRun]:
@@ -193,6 +202,7 @@ def load_run(
             patch.delenv(variable, raising=False)
         patch.setenv("OPENAI_API_KEY", SECRET)
         patch.setenv("ANTHROPIC_API_KEY", SECRET)
+        patch.setenv("GEMINI_API_KEY", SECRET)
         patch.chdir(tmp_path_factory.mktemp(f"load_{vendor}"))
         reset_runtime()
         try:

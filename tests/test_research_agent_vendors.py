@@ -1,4 +1,4 @@
-"""The research agent example on openai: and anthropic:, switched by configuration:
+"""The research agent example on openai:, anthropic: and gemini:, switched by configuration:
 structured decisions, a search tool call, a structured answer. Vendor HTTP is mocked;
 the flow's code is the example's own, never changed."""
 
@@ -14,6 +14,7 @@ from vendor_replies import (
     KEYS,
     MODELS,
     URLS,
+    VENDORS,
     reply,
     sent_schema,
     sent_tool_names,
@@ -30,7 +31,7 @@ ANSWER_NOW = {"thinking": "That is enough.", "action": "answer", "search_query":
 FINAL = {"answer": "Backoff with jitter, honouring Retry-After.", "sources": ["retries"]}
 
 
-@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+@pytest.mark.parametrize("vendor", VENDORS)
 def test_research_agent_on_a_vendor(
     vendor: str, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
 ) -> None:

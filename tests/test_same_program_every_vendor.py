@@ -1,4 +1,4 @@
-"""One program, unchanged, on offline:, openai: and anthropic:, switched by configuration:
+"""One program, unchanged, on offline:, openai:, anthropic: and gemini:, switched by configuration:
 the same validated pydantic object out of the same two-tool loop. Vendor HTTP is
 mocked and the request bodies are checked."""
 
@@ -14,6 +14,7 @@ from vendor_replies import (
     KEYS,
     MODELS,
     URLS,
+    VENDORS,
     reply,
     sent_schema,
     sent_tool_names,
@@ -79,7 +80,7 @@ def check_offline_requests(script: Script) -> None:
     ]
 
 
-@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+@pytest.mark.parametrize("vendor", VENDORS)
 def test_vendor(
     vendor: str, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
 ) -> None:

@@ -1,4 +1,4 @@
-"""Streams through the facade against the local vendor server's faults, on both vendors.
+"""Streams through the facade against the local vendor server's faults, on every vendor.
 
 A stream is retried only until its first chunk; after that a failure is final. The
 deadline covers every chunk. Faults are forced per call with ``[fault:KIND*N]``.
@@ -19,7 +19,11 @@ from pocketflow.testing import FakeClock
 
 from vendor_server import FaultConfig, VendorServer
 
-MODELS = {"openai": "openai:gpt-4o-mini", "anthropic": "anthropic:claude-haiku-4-5"}
+MODELS = {
+    "openai": "openai:gpt-4o-mini",
+    "anthropic": "anthropic:claude-haiku-4-5",
+    "gemini": "gemini:gemini-2.5-flash",
+}
 SECRET = "sk-stream-test-secret"
 
 
@@ -27,6 +31,7 @@ SECRET = "sk-stream-test-secret"
 def vendor(request: pytest.FixtureRequest, pocketflow_env: pytest.MonkeyPatch) -> str:
     pocketflow_env.setenv("OPENAI_API_KEY", SECRET)
     pocketflow_env.setenv("ANTHROPIC_API_KEY", SECRET)
+    pocketflow_env.setenv("GEMINI_API_KEY", SECRET)
     name: str = request.param
     return name
 
@@ -34,7 +39,8 @@ def vendor(request: pytest.FixtureRequest, pocketflow_env: pytest.MonkeyPatch) -
 def configure(base_url: str, max_retries: int = 2) -> None:
     Path("pocketflow.toml").write_text(
         f'[providers.openai]\nbase_url = "{base_url}/v1"\nmax_retries = {max_retries}\n'
-        f'[providers.anthropic]\nbase_url = "{base_url}"\nmax_retries = {max_retries}\n',
+        f'[providers.anthropic]\nbase_url = "{base_url}"\nmax_retries = {max_retries}\n'
+        f'[providers.gemini]\nbase_url = "{base_url}"\nmax_retries = {max_retries}\n',
         encoding="utf-8",
     )
 

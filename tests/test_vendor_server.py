@@ -262,3 +262,46 @@ def test_server_process_reports_ready_and_serves_stats() -> None:
         stats = fetch_stats(base_url)
     assert stats["requests"] == 0
     assert process.returncode == 0
+
+
+def test_gemini_replies_streams_and_embeddings_parse_with_the_sdk() -> None:
+    from google import genai
+    from google.genai import errors as genai_errors
+    from google.genai import types
+
+    async def scenario() -> Any:
+        async with VendorServer() as server:
+            options = types.HttpOptions(base_url=server.base_url)
+            client = genai.Client(vertexai=False, api_key="test", http_options=options)
+            try:
+                reply = await client.aio.models.generate_content(
+                    model="gemini-test", contents="[call-g1] hello there"
+                )
+                chunks = [
+                    chunk.text
+                    async for chunk in await client.aio.models.generate_content_stream(
+                        model="gemini-test", contents="[call-g2] one two"
+                    )
+                ]
+                vectors = await client.aio.models.embed_content(
+                    model="embed-test",
+                    contents=["a", "b"],
+                    config=types.EmbedContentConfig(output_dimensionality=4),
+                )
+                with pytest.raises(genai_errors.ClientError) as limited:
+                    await client.aio.models.generate_content(
+                        model="gemini-test", contents="[fault:429] hi"
+                    )
+            finally:
+                await client.aio.aclose()
+            return reply, chunks, vectors, limited.value
+
+    reply, chunks, vectors, limited = asyncio.run(scenario())
+    assert reply.text == "echo: [call-g1] hello there"
+    assert reply.candidates[0].finish_reason == "STOP"
+    assert reply.usage_metadata.prompt_token_count == 3
+    assert reply.usage_metadata.candidates_token_count == 4
+    assert "".join(chunks) == "echo: [call-g2] one two" and len(chunks) == 4
+    assert [len(e.values) for e in vectors.embeddings] == [4, 4]
+    assert vectors.embeddings[0].values != vectors.embeddings[1].values
+    assert (limited.code, limited.status) == (429, "RESOURCE_EXHAUSTED")

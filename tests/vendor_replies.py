@@ -1,4 +1,4 @@
-"""Minimal OpenAI and Anthropic replies (text, tool calls, structured output) and
+"""Minimal OpenAI, Anthropic and Gemini replies (text, tool calls, structured output) and
 readers of their request bodies, for the cross-vendor tests in this folder."""
 
 from __future__ import annotations
@@ -14,9 +14,16 @@ from pocketflow.parts import ToolCall
 URLS = {
     "openai": "https://api.openai.com/v1/chat/completions",
     "anthropic": "https://api.anthropic.com/v1/messages",
+    "gemini": "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash"
+    ":generateContent",
 }
-MODELS = {"openai": "openai:gpt-4o-mini", "anthropic": "anthropic:claude-haiku-4-5"}
-KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+MODELS = {
+    "openai": "openai:gpt-4o-mini",
+    "anthropic": "anthropic:claude-haiku-4-5",
+    "gemini": "gemini:gemini-2.5-flash",
+}
+KEYS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY", "gemini": "GEMINI_API_KEY"}
+VENDORS = sorted(URLS)
 
 
 def reply(vendor: str, *, text: str = "", calls: Sequence[ToolCall] = ()) -> httpx.Response:
@@ -38,6 +45,15 @@ def reply(vendor: str, *, text: str = "", calls: Sequence[ToolCall] = ()) -> htt
                 "model": "gpt-4o-mini", "choices": [choice],
                 "usage": {"prompt_tokens": 20, "completion_tokens": 6}}  # fmt: skip
         return httpx.Response(200, json=body)
+    if vendor == "gemini":
+        parts: list[dict[str, Any]] = [{"text": text}] if text else []
+        parts += [{"functionCall": {"id": c.id, "name": c.name, "args": dict(c.arguments)}}
+                  for c in calls]  # fmt: skip
+        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}
+        usage = {"promptTokenCount": 19, "candidatesTokenCount": 5}
+        body = {"candidates": [candidate], "usageMetadata": usage,
+                "modelVersion": "gemini-2.5-flash"}  # fmt: skip
+        return httpx.Response(200, json=body)
     content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
     content += [{"type": "tool_use", "id": c.id, "name": c.name, "input": dict(c.arguments)}
                 for c in calls]  # fmt: skip
@@ -52,6 +68,11 @@ def sent_schema(vendor: str, body: Mapping[str, Any]) -> Mapping[str, Any] | Non
     if vendor == "openai":
         fmt = body.get("response_format")
         return fmt["json_schema"]["schema"] if fmt else None
+    if vendor == "gemini":
+        schema: Mapping[str, Any] | None = body.get("generationConfig", {}).get(
+            "responseJsonSchema"
+        )
+        return schema
     config = body.get("output_config")
     return config["format"]["schema"] if config else None
 
@@ -60,6 +81,8 @@ def sent_tool_names(vendor: str, body: Mapping[str, Any]) -> list[str]:
     """The names of the tools a request offers."""
     if vendor == "openai":
         return [t["function"]["name"] for t in body.get("tools", [])]
+    if vendor == "gemini":
+        return [d["name"] for t in body.get("tools", []) for d in t["functionDeclarations"]]
     return [t["name"] for t in body.get("tools", [])]
 
 
@@ -67,6 +90,11 @@ def sent_tool_results(vendor: str, body: Mapping[str, Any]) -> list[tuple[str, s
     """(call id, content) of every tool result a request sends back."""
     if vendor == "openai":
         return [(m["tool_call_id"], m["content"]) for m in body["messages"] if m["role"] == "tool"]
+    if vendor == "gemini":
+        return [
+            (p["functionResponse"]["id"], p["functionResponse"]["response"]["result"])
+            for c in body["contents"] for p in c["parts"] if "functionResponse" in p
+        ]  # fmt: skip
     return [
         (b["tool_use_id"], b["content"])
         for m in body["messages"] if isinstance(m["content"], list)

@@ -72,6 +72,9 @@ class VendorWire(ABC):
     url: ClassVar[str]
     key_variable: ClassVar[str]
     """The environment variable the provider reads its key from."""
+    url_pattern: ClassVar[str | None] = None
+    """A regular expression every request URL matches, when calls go to more than one
+    URL (Gemini streams from ``...:streamGenerateContent``); None: ``url`` only."""
 
     def configure(self, env: pytest.MonkeyPatch) -> None:
         """Set up the environment so ``model`` is usable (by default: the key)."""
@@ -172,7 +175,10 @@ class ProviderConformance:
     def _vendor(self, pocketflow_env: pytest.MonkeyPatch) -> Iterator[Any]:
         self.wire.configure(pocketflow_env)
         with mock_vendor_http() as http, fake_clock():
-            self.route = http.post(self.wire.url)
+            if self.wire.url_pattern is not None:
+                self.route = http.post(url__regex=self.wire.url_pattern)
+            else:
+                self.route = http.post(self.wire.url)
             yield http
 
     def _reply(self, *bodies: Any, status: int = 200) -> None:

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 pytest.register_assert_rewrite("pocketflow.conformance")  # readable failures in the suite
 
-_CLEARED_PREFIXES = ("POCKETFLOW_", "OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_")
+_CLEARED_PREFIXES = ("POCKETFLOW_", "OPENAI_", "AZURE_OPENAI_", "ANTHROPIC_", "GEMINI_", "GOOGLE_")
 """Settings, keys, base URLs and ids that PocketFlow or the vendor SDKs read."""
 
 
