@@ -94,6 +94,37 @@ def _openai_embed_body(body: dict[str, Any]) -> None:
     assert body["encoding_format"] == "float"
 
 
+GEMINI = "https://generativelanguage.googleapis.com/v1beta/models/"
+
+
+def _gemini_embed_reply(texts: list[str]) -> dict[str, Any]:
+    return {"embeddings": [{"values": topic_vector(text)} for text in texts]}
+
+
+def _gemini_chat_reply(text: str) -> dict[str, Any]:
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": text}]}, "finishReason": "STOP"}
+        ],
+        "usageMetadata": {"promptTokenCount": 50, "candidatesTokenCount": 12},
+        "modelVersion": "gemini-2.5-flash",
+    }
+
+
+def _gemini_texts(body: dict[str, Any]) -> list[str]:
+    return [one["content"]["parts"][0]["text"] for one in body["requests"]]
+
+
+def _gemini_prompt(body: dict[str, Any]) -> tuple[str, str]:
+    (user,) = body["contents"]
+    assert user["role"] == "user"
+    return body["systemInstruction"]["parts"][0]["text"], user["parts"][0]["text"]
+
+
+def _gemini_embed_body(body: dict[str, Any]) -> None:
+    assert {one["model"] for one in body["requests"]} == {"models/gemini-embedding-001"}
+
+
 VENDORS = [
     Vendor(
         name="openai",
@@ -107,6 +138,19 @@ VENDORS = [
         texts_sent=lambda body: list(body["input"]),
         prompt_sent=_openai_prompt,
         check_embed_body=_openai_embed_body,
+    ),
+    Vendor(
+        name="gemini",
+        llm="gemini:gemini-2.5-flash",
+        embedding="gemini:gemini-embedding-001",
+        env={"GEMINI_API_KEY": "AIza-test-gemini"},
+        embed_url=GEMINI + "gemini-embedding-001:batchEmbedContents",
+        chat_url=GEMINI + "gemini-2.5-flash:generateContent",
+        embed_reply=_gemini_embed_reply,
+        chat_reply=_gemini_chat_reply,
+        texts_sent=_gemini_texts,
+        prompt_sent=_gemini_prompt,
+        check_embed_body=_gemini_embed_body,
     ),
 ]
 
