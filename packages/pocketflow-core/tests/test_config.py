@@ -107,7 +107,7 @@ def test_alias_loop_is_reported(pocketflow_env: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('lm = "offline:echo"\n', r"unknown key 'lm'\. Known keys: aliases, fallbacks"),
+        ('lm = "offline:echo"\n', r"unknown key 'lm'\. Known keys: aliases, executors, fallbacks"),
         ("llm = 3\n", r"'llm' must be a model string .*, not int 3"),
         ('fallbacks = "offline:echo"\n', r"'fallbacks' must be a list of model strings"),
         ("fallbacks = [1]\n", r"'fallbacks\[0\]' must be a model string"),

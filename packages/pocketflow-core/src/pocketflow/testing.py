@@ -15,8 +15,9 @@ respx is needed only for :func:`mock_vendor_http`: install ``pocketflow-core[tes
 The provider conformance suite, :class:`ProviderConformance` with the
 :class:`VendorWire` a plugin describes its API in, lives in
 :mod:`pocketflow.conformance` and is importable from here.
-:class:`RunStoreContract` is the test kit a run store plugin runs against itself
-(loaded on first use, so importing this module loads no durable-run machinery).
+:class:`RunStoreContract` is the test kit a run store plugin runs against itself, and
+:class:`ExecutorContract` the one an executor plugin runs (each loaded on first use,
+so importing this module loads no durable-run or executor machinery).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from pocketflow.conformance import ProviderConformance as ProviderConformance
     from pocketflow.conformance import SentMessage as SentMessage
     from pocketflow.conformance import VendorWire as VendorWire
+    from pocketflow.executor_contract import ExecutorContract as ExecutorContract
     from pocketflow.runs.store_contract import RunStoreContract as RunStoreContract
 
 _CONFORMANCE_NAMES = ("ProviderConformance", "SentMessage", "VendorWire")
@@ -48,6 +50,10 @@ def __getattr__(name: str) -> Any:
         from pocketflow import conformance
 
         return getattr(conformance, name)
+    if name == "ExecutorContract":
+        from pocketflow.executor_contract import ExecutorContract
+
+        return ExecutorContract
     if name == "RunStoreContract":
         from pocketflow.runs.store_contract import RunStoreContract
 
