@@ -31,6 +31,7 @@ import pytest
 from pocketflow.errors import NotShippableError
 from pocketflow.flows import AsyncFlow, Flow
 from pocketflow.nodes import AsyncBatchNode, AsyncNode, AsyncParallelBatchNode, BatchNode
+from pocketflow.runtime import reset_runtime
 
 FORWARDED = "POCKETFLOW_CONTRACT_FORWARDED"
 NOT_FORWARDED = "POCKETFLOW_CONTRACT_NOT_FORWARDED"
@@ -194,6 +195,7 @@ class ExecutorContract:
             f"[executors]\n{top}\n[executors.{self.executor_name}]\n{self.settings_toml}\n",
             encoding="utf-8",
         )
+        reset_runtime()  # configuration is read once per runtime
 
     def count_marks(self) -> int:
         """How many marks the nodes left."""

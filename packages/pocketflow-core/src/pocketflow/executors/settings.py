@@ -40,8 +40,7 @@ _ALWAYS_FORWARDED = (ENV_LLM, ENV_FEEDBACK)
 
 _cached_config: Config | None = None
 _cached_default = LOCAL
-_executors: dict[str, tuple[ExecutorSettings, Executor]] = {}
-_retired: list[Executor] = []
+_executors: dict[tuple[str, str], Executor] = {}
 _lock = threading.Lock()
 
 
@@ -69,21 +68,21 @@ def forwarded_env(config: Config | None = None) -> dict[str, str]:
 
 
 def get_executor(name: str) -> Executor:
-    """The executor ``name`` (made once per process and settings, then reused)."""
+    """The executor ``name`` (made once per process and settings, then reused).
+
+    An executor made for other settings is kept too (a configuration that changes back
+    finds its cluster again); :func:`close_executors` closes them all.
+    """
     runtime = current_runtime()
     settings = executor_settings(name, runtime.config)
-    kept = _executors.get(name)
-    if kept is not None and kept[0] == settings:
-        return kept[1]
+    key = (name, repr(sorted(settings.table.items())))
+    executor = _executors.get(key)
+    if executor is not None:
+        return executor
     with _lock:
-        kept = _executors.get(name)
-        if kept is not None and kept[0] == settings:
-            return kept[1]
-        registration = runtime.plugins.executors[name]
-        executor: Executor = registration.factory(settings)
-        if kept is not None:
-            _retired.append(kept[1])
-        _executors[name] = (settings, executor)
+        executor = _executors.get(key)
+        if executor is None:
+            executor = _executors[key] = runtime.plugins.executors[name].factory(settings)
     return executor
 
 
@@ -108,9 +107,8 @@ def executor_settings(name: str, config: Config) -> ExecutorSettings:
 async def close_executors() -> None:
     """Close every executor this process made (stopping clusters they started)."""
     with _lock:
-        executors = [executor for _, executor in _executors.values()] + _retired
+        executors = list(_executors.values())
         _executors.clear()
-        _retired.clear()
     for executor in executors:
         await executor.aclose()
 
