@@ -110,13 +110,31 @@ def _loop() -> asyncio.AbstractEventLoop:
 
 
 def _pickled_error(cloudpickle: Any, error: Exception) -> bytes:
-    """The item's exception, pickled with the worker's traceback as a note."""
+    """The item's exception, pickled with the worker's traceback as a note.
+
+    An exception whose ``__init__`` takes other arguments than its message does not
+    unpickle the usual way; it is then rebuilt from its class, ``args`` and attributes
+    (those that pickle), so the caller still gets its type and message.
+    """
     remote = "".join(traceback.format_exception(error)).rstrip()
     error.add_note(f"Raised on a cluster worker (pid {os.getpid()}):\n{remote}")
     try:
         data: bytes = cloudpickle.dumps(error)
-        pickle.loads(data)  # an exception whose __init__ takes other arguments fails here
+        pickle.loads(data)
         return data
+    except Exception:
+        pass
+    state = {}
+    for name, value in vars(error).items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception:
+            continue
+        state[name] = value
+    try:
+        rebuilt: bytes = cloudpickle.dumps(_Rebuild(type(error), error.args, state))
+        pickle.loads(rebuilt)
+        return rebuilt
     except Exception:
         from pocketflow.errors import ExecutorError
 
@@ -126,3 +144,23 @@ def _pickled_error(cloudpickle: Any, error: Exception) -> bytes:
         )
         fallback: bytes = cloudpickle.dumps(stand_in)
         return fallback
+
+
+class _Rebuild:
+    """Pickles as a call that rebuilds an exception without running its ``__init__``."""
+
+    def __init__(self, cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]):
+        self.cls, self.args, self.state = cls, args, state
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (rebuild_exception, (self.cls, self.args, self.state))
+
+
+def rebuild_exception(
+    cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]
+) -> BaseException:
+    """An instance of ``cls`` with ``args`` and attributes ``state``, ``__init__`` not run."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
