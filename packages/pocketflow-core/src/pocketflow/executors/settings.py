@@ -29,7 +29,7 @@ from typing import Any
 from pocketflow.config import ENV_CONFIG, ENV_FEEDBACK, ENV_LLM, Config, check_type
 from pocketflow.errors import ConfigError, ExecutorNotFoundError
 from pocketflow.executors.contract import Executor, ExecutorSettings
-from pocketflow.runtime import current_runtime
+from pocketflow.runtime import Runtime, current_runtime, latest_runtime
 
 LOCAL = "local"
 _TOP_KEYS: dict[str, tuple[type, str]] = {
@@ -38,19 +38,26 @@ _TOP_KEYS: dict[str, tuple[type, str]] = {
 }
 _ALWAYS_FORWARDED = (ENV_LLM, ENV_FEEDBACK)
 
-_cached_config: Config | None = None
+_cached_runtime: Runtime | None = None
 _cached_default = LOCAL
 _executors: dict[tuple[str, str], Executor] = {}
 _lock = threading.Lock()
 
 
 def default_executor() -> str:
-    """``[executors] default`` of the current configuration ("local" when unset)."""
-    global _cached_config, _cached_default
-    config = current_runtime().config
-    if config is not _cached_config:
-        table = _checked(config)
-        _cached_default, _cached_config = table.get("default", LOCAL), config
+    """``[executors] default`` ("local" when unset), read once per runtime.
+
+    Costs one identity check per batch: the runtime in use is the one made last (see
+    :func:`~pocketflow.runtime.latest_runtime`); the configuration is read again when a
+    new runtime is made (a facade call after the environment changed, or
+    ``reset_runtime()``).
+    """
+    global _cached_runtime, _cached_default
+    runtime = latest_runtime()
+    if runtime is None or runtime is not _cached_runtime:
+        runtime = current_runtime()
+        _cached_default = _checked(runtime.config).get("default", LOCAL)
+        _cached_runtime = runtime
     return _cached_default
 
 
