@@ -163,6 +163,22 @@ class Marks(ItemsIn, BatchNode):
         Path(self.marks, uuid.uuid4().hex).touch()
 
 
+class DiesOnce(ItemsIn, BatchNode):
+    """The first item to run kills its worker process (once: it leaves ``gate`` behind)."""
+
+    def __init__(self, gate: str, **options: Any) -> None:
+        super().__init__(**options)
+        self.gate = gate
+
+    def exec(self, prep_res: int) -> int:
+        try:
+            descriptor = os.open(self.gate, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return prep_res
+        os.close(descriptor)
+        os._exit(1)  # the worker dies mid-item
+
+
 class Unshippable:
     """Stands for a client or handle that cannot leave its process."""
 
@@ -274,3 +290,8 @@ class ExecutorContract:
         self.write_config(f'env = ["{FORWARDED}"]')
         node = ReadsEnvironment(executor=self.executor_name)
         assert run_items(node, [FORWARDED, NOT_FORWARDED]) == [value, None]
+
+    def test_a_worker_dying_mid_item_is_tried_again_per_max_retries(self) -> None:
+        node = DiesOnce(str(self.marks / "died"), max_retries=2, executor=self.executor_name)
+        assert run_items(node, [1, 2, 3]) == [1, 2, 3]
+        assert (self.marks / "died").exists()
