@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pocketflow.errors import ClusterUnreachableError
+from pocketflow.errors import ClusterUnreachableError, ExecutorError
 from pocketflow.executors.contract import ExecutorSettings, ItemOutcome, Job, ResultCallback
 from pocketflow.executors.network import check_reachable
 from pocketflow.executors.window import run_in_window
@@ -75,15 +75,31 @@ class RayExecutor:
                     store_mb = self.settings.table.get("object_store_mb")
                     if store_mb:
                         options["object_store_memory"] = store_mb * 1024 * 1024
-                try:
-                    ray.init(**options)
-                except ConnectionError as error:
-                    where = address or "a local cluster"
-                    raise ClusterUnreachableError("ray", where, str(error)) from error
+                self._init(ray, options)
                 self._started_cluster = not address
             from pocketflow.executors.worker import run_item
 
             self._task = ray.remote(run_item)
+
+    def _init(self, ray: Any, options: dict[str, Any]) -> None:
+        """``ray.init``; a local cluster that times out starting (a busy machine) gets a
+        second try."""
+        address = options.get("address")
+        tries = 1 if address else 2
+        for attempt in range(tries):
+            try:
+                ray.init(**options)
+                return
+            except ConnectionError as error:
+                raise ClusterUnreachableError("ray", address or "auto", str(error)) from error
+            except Exception as error:
+                ray.shutdown()
+                if attempt + 1 < tries:
+                    continue
+                what = f"join the cluster at {address}" if address else "start a local cluster"
+                raise ExecutorError(
+                    f"Ray could not {what}: {type(error).__name__}: {error}"
+                ) from error
 
     async def map(self, job: Job, on_result: ResultCallback) -> None:
         """Run ``job``'s items as Ray tasks, ``max_concurrency`` in flight at a time."""
