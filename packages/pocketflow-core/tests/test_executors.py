@@ -113,3 +113,33 @@ def test_a_sync_batch_inside_a_running_loop_runs_on_a_helper_thread(
         return lengths
 
     assert asyncio.run(inside_loop()) == [1, 2]
+
+
+def test_pocketflow_plugins_lists_the_executors(
+    pocketflow_env: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pocketflow.cli import main
+
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "Executors (for batch items):" in out
+    assert "  local        batch items run in this process (default)" in out
+    assert "executor local" in out
+
+
+@pytest.mark.parametrize(
+    ("address", "reason"),
+    [
+        ("127.0.0.1:9", "127.0.0.1:9: "),
+        ("tcp://127.0.0.1:port", "bad port"),
+        ("tcp://:8786", "no host name in the address"),
+    ],
+)
+def test_an_address_that_does_not_answer_is_named(address: str, reason: str) -> None:
+    from pocketflow.errors import ClusterUnreachableError
+    from pocketflow.executors.network import check_reachable
+
+    with pytest.raises(ClusterUnreachableError) as error:
+        check_reachable("dask", address, 8786, timeout=2)
+    assert str(error.value).startswith(f"The dask cluster at {address} cannot be reached (")
+    assert reason in str(error.value)
