@@ -113,8 +113,8 @@ class DaskExecutor:
 
 
 class _Window:
-    """One batch on Dask: a helper thread takes finished tasks (with their results) in
-    batches and sends more as slots free up."""
+    """One batch on Dask: a helper thread gathers finished tasks in batches (one
+    ``gather`` per batch, not per item) and sends more as slots free up."""
 
     def __init__(self, client: Any, job: Job, node: Any, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
@@ -147,16 +147,16 @@ class _Window:
     def pump(self) -> None:
         """On the helper thread: gather finished tasks, hand them to the loop, refill."""
         try:
-            # with_results: the client's own loop fetches each result as its task ends.
-            finished = _distributed().as_completed(
-                self.send(self.limit), loop=self.client.loop, with_results=True
-            )
+            finished = _distributed().as_completed(self.send(self.limit), loop=self.client.loop)
             for batch in finished.batches():
                 if self.stopped.is_set():
                     return
+                # One gather per batch of finished tasks: a batch grows with the backlog,
+                # so a large batch costs a few round trips, not one per item.
+                outcomes = self.client.gather(batch)
                 with self.lock:
-                    arrived = [(self.in_flight.pop(task.key)[0], out) for task, out in batch]
-                self._deliver("results", arrived)
+                    indexes = [self.in_flight.pop(task.key)[0] for task in batch]
+                self._deliver("results", list(zip(indexes, outcomes, strict=True)))
                 finished.update(self.send(len(batch)))
             self._deliver("done", None)
         except BaseException as error:
