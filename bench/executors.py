@@ -8,7 +8,10 @@ Figures (one JSON line):
 - ``trivial``: ``--trivial`` items (10,000) whose ``exec`` returns its item, as one
   ``BatchNode`` batch: ``<kind>_us_per_item`` (wall time over items) for ``local``
   (this process, one after another), ``ray`` and ``dask`` (local clusters of
-  ``--cpus`` CPUs), and ``<kind>_over_local``: the per-item overhead an executor adds.
+  ``--cpus`` CPUs), ``<kind>_over_local``, and ``<kind>_bare_us_per_item``: the library
+  alone mapping a no-op function over the same items on the same cluster (``ray.get``
+  of one task per item; Dask ``client.gather(client.map(...))``), so ``<kind>_over_bare``
+  is what PocketFlow's shipping, worker and ordering add to the library's own cost.
 - ``cpu``: ``--cpu-items`` items (1,000) of ``--cpu-ms`` (10) ms of CPU each (a spin on
   the thread's CPU clock): ``<kind>_s`` wall seconds and ``<kind>_speedup`` over local
   sync execution; with 2 idle cores the ideal is 2.
@@ -35,7 +38,7 @@ import time
 from typing import Any
 
 from pocketflow import BatchNode
-from pocketflow.executors import close_executors
+from pocketflow.executors import close_executors, get_executor
 from pocketflow.runtime import reset_runtime
 
 SETTINGS = {
@@ -92,6 +95,27 @@ def timed(node: BatchNode, items: list[int]) -> float:
     return elapsed
 
 
+def identity(item: int) -> int:
+    """The bare libraries' task: returns its item."""
+    return item
+
+
+def bare_us_per_item(kind: str, items: list[int]) -> float:
+    """µs per item for the library alone (no PocketFlow): map ``identity``, get results."""
+    started = time.perf_counter()
+    if kind == "ray":
+        import ray
+
+        task = ray.remote(identity)
+        results = ray.get([task.remote(item) for item in items])
+    else:
+        client = get_executor("dask").client  # type: ignore[attr-defined]
+        results = client.gather(client.map(identity, items, pure=False))
+    elapsed = time.perf_counter() - started
+    assert results == items, "wrong results"
+    return elapsed / len(items) * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trivial", type=int, default=10_000)
@@ -122,12 +146,15 @@ def main() -> None:
     trivial: dict[str, float] = {}
     cpu: dict[str, float] = {}
     start: dict[str, float] = {}
+    bare: dict[str, float] = {}
     for kind in kinds:
         if kind != "local":
             started = time.perf_counter()
             timed(Trivial(executor=kind), [0])  # starts the cluster and its workers
             start[kind] = round(time.perf_counter() - started, 2)
         trivial[kind] = timed(Trivial(executor=kind), trivial_items) / args.trivial * 1e6
+        if kind != "local":
+            bare[kind] = bare_us_per_item(kind, trivial_items)
         cpu[kind] = timed(SpinCPU(args.cpu_ms / 1000, kind), cpu_items)
     report["trivial"] = {"items": args.trivial}
     report["cpu"] = {"items": args.cpu_items, "ms_per_item": args.cpu_ms}
@@ -136,6 +163,9 @@ def main() -> None:
         report["cpu"][f"{kind}_s"] = round(cpu[kind], 3)
         if kind != "local" and "local" in kinds:
             report["trivial"][f"{kind}_over_local"] = round(trivial[kind] / trivial["local"], 1)
+        if kind in bare:
+            report["trivial"][f"{kind}_bare_us_per_item"] = round(bare[kind], 2)
+            report["trivial"][f"{kind}_over_bare"] = round(trivial[kind] / bare[kind], 2)
             report["cpu"][f"{kind}_speedup"] = round(cpu["local"] / cpu[kind], 2)
     report["start_s"] = start
     report["load_average"] = {"before": load_before, "after": os.getloadavg()[0]}
