@@ -66,7 +66,7 @@ def test_a_node_calls_the_llm_from_inside_the_cluster_with_the_forwarded_key(
     async def ask(forward: bool) -> tuple[dict[str, Any], int]:
         async with VendorServer(latency=0.001) as server:
             write_config(executor, forward=forward, base_url=server.base_url)
-            shared: dict[str, Any] = {"items": list(range(30))}
+            shared: dict[str, Any] = {"items": list(range(12))}
             node = AskEach(max_concurrency=10, executor=executor)
             try:
                 await AsyncFlow(node).run_async(shared)
@@ -77,8 +77,8 @@ def test_a_node_calls_the_llm_from_inside_the_cluster_with_the_forwarded_key(
     with pytest.raises(MissingKeyError, match="OPENAI_API_KEY is not set"):
         asyncio.run(ask(forward=False))
     shared, requests = asyncio.run(ask(forward=True))
-    assert shared["answers"] == [f"echo: item {index} [call-{index}]" for index in range(30)]
-    assert requests == 30
+    assert shared["answers"] == [f"echo: item {index} [call-{index}]" for index in range(12)]
+    assert requests == 12
 
 
 class SlowTail(AsyncParallelBatchNode):
