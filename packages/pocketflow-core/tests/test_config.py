@@ -109,7 +109,8 @@ def test_alias_loop_is_reported(pocketflow_env: pytest.MonkeyPatch) -> None:
     [
         (
             'lm = "offline:echo"\n',
-            r"unknown key 'lm'\. Known keys: aliases, embedding, embedding_fallbacks, fallbacks",
+            r"unknown key 'lm'\. Known keys: aliases, embedding, embedding_fallbacks, executors, "
+            r"fallbacks",
         ),
         ("llm = 3\n", r"'llm' must be a model string .*, not int 3"),
         ('fallbacks = "offline:echo"\n', r"'fallbacks' must be a list of model strings"),

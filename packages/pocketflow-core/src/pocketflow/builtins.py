@@ -7,6 +7,7 @@ from typing import Any
 
 from pocketflow.auto_feedback import AutoFeedback
 from pocketflow.hookspecs import (
+    RegisterExecutor,
     RegisterFeedbackProvider,
     RegisterLLMProvider,
     RegisterRunStore,
@@ -81,3 +82,15 @@ def _open_memory(location: Any) -> Any:
     from pocketflow.runs.memory_store import MemoryRunStore
 
     return MemoryRunStore(location.url.partition("://")[2])
+
+
+@hookimpl
+def register_executors(register: RegisterExecutor) -> None:
+    """The ``local`` executor: batch items run in this process, as they always have."""
+    register("local", _local_executor, description="batch items run in this process (default)")
+
+
+def _local_executor(settings: Any) -> Any:
+    from pocketflow.executors.local import LocalExecutor
+
+    return LocalExecutor(settings)

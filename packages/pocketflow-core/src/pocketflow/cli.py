@@ -61,6 +61,7 @@ def show_plugins(plugins: PluginManager) -> list[str]:
         ("File readers", plugins.readers),
         ("Feedback providers", plugins.feedback_providers),
         ("Run stores (for durable runs)", plugins.run_stores),
+        ("Executors (for batch items)", plugins.executors),
     )
     for title, table in sections:
         lines.append(f"{title}:")

@@ -63,6 +63,7 @@ _TOP_LEVEL: dict[str, tuple[type | tuple[type, ...], str]] = {
     "readers": (dict, "a table of [readers.<name>] tables"),
     "feedback_providers": (dict, "a table of [feedback_providers.<name>] tables"),
     "runs": (dict, 'a [runs] table, e.g. store = "sqlite:///.pocketflow/runs.db"'),
+    "executors": (dict, 'an [executors] table, e.g. default = "ray", env = ["OPENAI_API_KEY"]'),
     "otel": (dict, "an [otel] table for pocketflow-otel, e.g. capture_content = true"),
     "prices": (dict, 'a table of "provider:model" = { input = 0.15, output = 0.6 } ($/M tokens)'),
 }
@@ -94,6 +95,7 @@ class Config:
     readers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     feedback_providers: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     runs: Mapping[str, Any] = field(default_factory=dict)
+    executors: Mapping[str, Any] = field(default_factory=dict)
     otel: Mapping[str, Any] = field(default_factory=dict)
     prices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     path: Path | None = None
@@ -203,6 +205,7 @@ def _parse(table: Mapping[str, Any], path: Path | None) -> Config:
         readers=sections["readers"],
         feedback_providers=sections["feedback_providers"],
         runs=table.get("runs", {}),
+        executors=table.get("executors", {}),
         otel=table.get("otel", {}),
         prices=check_prices(table.get("prices", {}), where),
         path=path,
@@ -235,6 +238,7 @@ def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
         readers=config.readers,
         feedback_providers=config.feedback_providers,
         runs=config.runs,
+        executors=config.executors,
         otel=config.otel,
         prices=config.prices,
         path=config.path,

@@ -504,3 +504,50 @@ class FlowSuspended(DurableRunError):
 
 class QuestionNotWaiting(DurableRunError):
     """An answer came for a run that has no waiting question; nothing was changed."""
+
+
+# --- Executors (batch items on a cluster) ----------------------------------------------
+
+
+class ExecutorError(PocketFlowError):
+    """A batch could not run on its executor (Ray, Dask, ...). Plugins raise subclasses."""
+
+
+class ExecutorNotFoundError(ExecutorError, ConfigError):
+    """A batch node asked for an executor that no installed plugin registers."""
+
+    def __init__(self, name: str, installed: list[str]) -> None:
+        self.name = name
+        self.installed = installed
+        hint = {"ray": "pocketflow-ray", "dask": "pocketflow-dask"}.get(name)
+        install = f" Install the {hint} plugin for it." if hint else ""
+        super().__init__(
+            f"No executor named {name!r} is installed. Installed executors: "
+            f"{', '.join(installed) or 'none'}.{install}"
+        )
+
+
+class NotShippableError(ExecutorError, TypeError):
+    """A batch node or item cannot be serialized for the cluster; nothing was sent."""
+
+    def __init__(self, node_name: str, what: str, reason: str) -> None:
+        self.node_name = node_name
+        self.what = what
+        super().__init__(
+            f"{node_name} cannot run on a cluster: {what} cannot be serialized ({reason}). "
+            f"Nothing was sent. Create such objects inside exec (or exec_async), or keep the "
+            f'node on executor="local".'
+        )
+
+
+class ClusterUnreachableError(ExecutorError, ConnectionError):
+    """The executor's cluster did not answer at the configured address."""
+
+    def __init__(self, executor: str, address: str, reason: str) -> None:
+        self.executor = executor
+        self.address = address
+        super().__init__(
+            f"The {executor} cluster at {address} cannot be reached ({reason}). Check that it "
+            f"runs and that [executors.{executor}] address in pocketflow.toml is right, or remove "
+            f"the address to start a local cluster."
+        )

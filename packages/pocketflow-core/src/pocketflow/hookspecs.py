@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         LLMCallRecord,
         LLMCallStart,
     )
+    from pocketflow.executors.contract import ExecutorFactory
     from pocketflow.files import FileRead
     from pocketflow.providers import (
         Feedback,
@@ -112,6 +113,23 @@ class RegisterRunStore(Protocol):
         """Register ``factory`` as run store ``name`` for URL ``schemes`` (``sqlite``)."""
 
 
+class RegisterExecutor(Protocol):
+    """The ``register`` callback of :func:`register_executors`."""
+
+    def __call__(
+        self,
+        name: str,
+        factory: ExecutorFactory,
+        *,
+        settings: SettingTypes | None = None,
+        description: str = "",
+    ) -> None:
+        """Register ``factory`` as executor ``name`` (``executor="ray"`` on a batch node).
+
+        ``settings`` declares the keys its ``[executors.<name>]`` table may hold.
+        """
+
+
 class RegisterCommand(Protocol):
     """The ``register`` callback of :func:`register_commands`."""
 
@@ -163,6 +181,20 @@ def register_run_stores(register: RegisterRunStore) -> None:
     start from, the ``[runs]`` settings) and returns a
     :class:`~pocketflow.runs.store.RunStore`; it is called once per URL and process.
     A later registration for a scheme does not replace an earlier one.
+    """
+
+
+@hookspec
+def register_executors(register: RegisterExecutor) -> None:
+    """Register executors for batch items: call ``register(name, factory, ...)`` for each.
+
+    Called once when plugins load; keep it cheap (import the cluster library inside the
+    executor, on first use). ``factory(settings)`` gets an
+    :class:`~pocketflow.executors.contract.ExecutorSettings` (the ``[executors.<name>]``
+    table and the variables to forward) and returns an
+    :class:`~pocketflow.executors.contract.Executor`; it is called once per process and
+    configuration, and the executor is reused for every batch. The first registration of
+    a name wins; ``local`` is the core's.
     """
 
 

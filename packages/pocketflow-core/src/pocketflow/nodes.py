@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any, Final, TypeVar
 
-from pocketflow import observers
+from pocketflow import executor_seam, observers
 from pocketflow.errors import AsyncRunRequired, InvalidAction, InvalidBatch, NotANode
 
 NodeT = TypeVar("NodeT", bound="BaseNode")
@@ -158,9 +158,32 @@ class BatchNode(Node):
     """A node whose ``prep`` returns an iterable of items; ``exec`` runs once per item.
 
     Each item gets its own retries and fallback; ``post`` receives the list of results.
+    ``executor`` names where the items run: ``"local"`` (this process, one after
+    another), an installed executor such as ``"ray"`` or ``"dask"`` (the node's
+    per-item path runs on the cluster's workers, items in parallel), or None for
+    ``[executors] default`` in ``pocketflow.toml`` (``"local"`` when unset).
     """
 
+    executor: str | None = None
+
+    def __init__(
+        self,
+        max_retries: int = 1,
+        wait: float = 0,
+        *,
+        backoff: float = 1.0,
+        max_wait: float | None = None,
+        jitter: bool = False,
+        executor: str | None = None,
+    ) -> None:
+        super().__init__(max_retries, wait, backoff=backoff, max_wait=max_wait, jitter=jitter)
+        self.executor = executor
+
     def _exec(self, items: Any) -> Any:
+        if self.executor != "local":
+            remote = executor_seam.remote_executor(self)
+            if remote is not None:
+                return executor_seam.get_dispatch().run_sync(self, remote, items)
         run_item = super()._exec
         if observers.active:
             batch = batch_items(self, items)
@@ -224,6 +247,10 @@ class AsyncBatchNode(AsyncNode, BatchNode):
     """An async batch node: ``exec_async`` runs once per item, one item after another."""
 
     async def _exec(self, items: Any) -> Any:
+        if self.executor != "local":
+            remote = executor_seam.remote_executor(self)
+            if remote is not None:
+                return await executor_seam.get_dispatch().run(self, remote, items)
         run_item = super()._exec
         if observers.active:
             batch = batch_items(self, items)
@@ -235,7 +262,8 @@ class AsyncBatchNode(AsyncNode, BatchNode):
 class AsyncParallelBatchNode(AsyncNode, BatchNode):
     """An async batch node whose items run concurrently; results keep the input order.
 
-    ``max_concurrency`` (None: no limit) bounds how many items are in flight. When an
+    ``max_concurrency`` (None: no limit) bounds how many items are in flight, here or
+    on the cluster of the node's ``executor``. When an
     item fails for good (after its retries and fallback), the items still in flight are
     cancelled and the first error is raised.
     """
@@ -251,11 +279,23 @@ class AsyncParallelBatchNode(AsyncNode, BatchNode):
         max_wait: float | None = None,
         jitter: bool = False,
         max_concurrency: int | None = None,
+        executor: str | None = None,
     ) -> None:
-        super().__init__(max_retries, wait, backoff=backoff, max_wait=max_wait, jitter=jitter)
+        super().__init__(
+            max_retries,
+            wait,
+            backoff=backoff,
+            max_wait=max_wait,
+            jitter=jitter,
+            executor=executor,
+        )
         self.max_concurrency = max_concurrency
 
     async def _exec(self, items: Any) -> Any:
+        if self.executor != "local":
+            remote = executor_seam.remote_executor(self)
+            if remote is not None:
+                return await executor_seam.get_dispatch().run(self, remote, items)
         run_item = super()._exec
         if observers.active:
             batch = batch_items(self, items)

@@ -47,12 +47,13 @@ ENV_IMPORT_TIMEOUT = "POCKETFLOW_PLUGIN_IMPORT_TIMEOUT"
 DEFAULT_IMPORT_TIMEOUT = 30.0
 BUILTIN = "pocketflow (built-in)"
 
-ComponentKind = Literal["llm", "reader", "feedback", "store"]
+ComponentKind = Literal["llm", "reader", "feedback", "store", "executor"]
 _HOOK_BY_KIND: dict[ComponentKind, str] = {
     "llm": "register_llm_providers",
     "reader": "register_file_readers",
     "feedback": "register_feedback_providers",
     "store": "register_run_stores",
+    "executor": "register_executors",
 }
 
 
@@ -110,6 +111,7 @@ class PluginManager:
         self.reader_for_scheme: dict[str, str] = {}
         self.feedback_providers: dict[str, Registration] = {}
         self.run_stores: dict[str, Registration] = {}
+        self.executors: dict[str, Registration] = {}
         self.store_for_scheme: dict[str, str] = {}
         self.conflicts: list[str] = []
         self._sources: dict[str, str] = {}
@@ -122,6 +124,7 @@ class PluginManager:
             "reader": self.readers,
             "feedback": self.feedback_providers,
             "store": self.run_stores,
+            "executor": self.executors,
         }[kind]
 
     def add_plugin(self, module: ModuleType | object, name: str, source: str) -> PluginStatus:

@@ -374,6 +374,15 @@ def current_runtime() -> Runtime:
     return runtime
 
 
+def latest_runtime() -> Runtime | None:
+    """The runtime made last, without checking the environment again (cheap); or None.
+
+    For per-batch lookups that must cost next to nothing; :func:`current_runtime`
+    re-reads configuration when the environment or working directory changed.
+    """
+    return _runtime
+
+
 def reset_runtime() -> None:
     """Drop the current runtime (closing it), so configuration and plugins are read again."""
     global _runtime, _runtime_key

@@ -17,8 +17,9 @@ The provider conformance suite, :class:`ProviderConformance` with the
 :mod:`pocketflow.conformance` and is importable from here; so is the embedding suite,
 :class:`EmbeddingConformance` with its :class:`EmbeddingWire`
 (:mod:`pocketflow.embedding_conformance`).
-:class:`RunStoreContract` is the test kit a run store plugin runs against itself
-(loaded on first use, so importing this module loads no durable-run machinery).
+:class:`RunStoreContract` is the test kit a run store plugin runs against itself, and
+:class:`ExecutorContract` the one an executor plugin runs (each loaded on first use,
+so importing this module loads no durable-run or executor machinery).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from pocketflow.conformance import VendorWire as VendorWire
     from pocketflow.embedding_conformance import EmbeddingConformance as EmbeddingConformance
     from pocketflow.embedding_conformance import EmbeddingWire as EmbeddingWire
+    from pocketflow.executor_contract import ExecutorContract as ExecutorContract
     from pocketflow.runs.store_contract import RunStoreContract as RunStoreContract
 
 _CONFORMANCE_NAMES = ("ProviderConformance", "SentMessage", "VendorWire")
@@ -57,6 +59,10 @@ def __getattr__(name: str) -> Any:
         from pocketflow import embedding_conformance
 
         return getattr(embedding_conformance, name)
+    if name == "ExecutorContract":
+        from pocketflow.executor_contract import ExecutorContract
+
+        return ExecutorContract
     if name == "RunStoreContract":
         from pocketflow.runs.store_contract import RunStoreContract
 

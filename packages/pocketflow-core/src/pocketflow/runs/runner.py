@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from pocketflow import observers
+from pocketflow import executor_seam, observers
 from pocketflow.durability import Suspend, current_calls
 from pocketflow.errors import (
     AsyncRunRequired,
@@ -246,6 +246,9 @@ class DurableRun:
         if not isinstance(node, BatchNode):
             result = node._exec(prep_res)
             return await result if is_async else result
+        executor = executor_seam.remote_executor(node) if node.executor != "local" else None
+        if executor is not None:
+            return await self._exec_remote(node, prep_res, key, executor)
         run_one: Callable[..., Any] = AsyncNode._exec if is_async else Node._exec
 
         async def run_item(pair: tuple[int, Any]) -> Any:
@@ -263,6 +266,22 @@ class DurableRun:
         if is_async and isinstance(node, AsyncParallelBatchNode):
             return await run_concurrently(run_item, pairs, node.max_concurrency)
         return [await run_item(pair) for pair in pairs]
+
+    async def _exec_remote(self, node: BatchNode, prep_res: Any, key: str, executor: Any) -> Any:
+        """A batch on a cluster: journaled items are not sent; the others are journaled
+        as their results arrive."""
+        batch = list(batch_items(node, prep_res))
+        done: dict[int, Any] = {}
+        for index in range(len(batch)):
+            found, result = self._replayed(f"{key}|i{index}")
+            if found:
+                done[index] = result
+
+        async def journal(index: int, result: Any) -> None:
+            await self.record(f"{key}|i{index}", "item", result)
+
+        dispatch = executor_seam.get_dispatch()
+        return await dispatch.run(node, executor, batch, done, journal)
 
     async def _phase(
         self,
