@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -227,23 +227,7 @@ def _apply_environment(config: Config, env: Mapping[str, str]) -> Config:
         sources["feedback"] = f"environment {ENV_FEEDBACK}"
     if env.get(ENV_CONFIG) and config.path:
         sources = {k: v.replace("file ", f"file ({ENV_CONFIG}) ", 1) for k, v in sources.items()}
-    return Config(
-        llm=llm,
-        feedback=feedback,
-        fallbacks=config.fallbacks,
-        embedding=embedding,
-        embedding_fallbacks=config.embedding_fallbacks,
-        aliases=config.aliases,
-        providers=config.providers,
-        readers=config.readers,
-        feedback_providers=config.feedback_providers,
-        runs=config.runs,
-        executors=config.executors,
-        otel=config.otel,
-        prices=config.prices,
-        path=config.path,
-        sources=sources,
-    )
+    return replace(config, llm=llm, feedback=feedback, embedding=embedding, sources=sources)
 
 
 def check_type(value: Any, expected: type | tuple[type, ...], what: str, form: str) -> None:
