@@ -1,9 +1,9 @@
 """Making the anthropic SDK client for a provider's settings.
 
-One ``AsyncAnthropic`` per provider and event loop (see
-:class:`pocketflow.providers.PerLoop`), with the SDK's own retries off (the core's
-call policy is the only one), on an httpx2 connection pool sized to the provider's
-``max_concurrency``.
+Each ``AsyncAnthropic`` has the SDK's own retries off (the core's call policy is the
+only one) and its own httpx2 connection pool of ``pool_size`` connections; a provider
+holds several in a :class:`pocketflow.client_set.ClientSet` per event loop, made as
+concurrency needs them, up to the provider's ``max_concurrency`` connections in all.
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ def base_url(settings: ProviderSettings) -> str | None:
     return settings.base_url or os.environ.get(BASE_URL_ENV) or None
 
 
-def make_client(settings: ProviderSettings, api_key: str) -> anthropic.AsyncAnthropic:
-    """A new SDK client for ``settings`` using ``api_key``."""
-    limits = httpx2.Limits(
-        max_connections=settings.max_concurrency,
-        max_keepalive_connections=settings.max_concurrency,
-    )
+def make_client(
+    settings: ProviderSettings, api_key: str, pool_size: int
+) -> anthropic.AsyncAnthropic:
+    """A new SDK client for ``settings`` using ``api_key``, ``pool_size`` connections at most."""
+    limits = httpx2.Limits(max_connections=pool_size, max_keepalive_connections=pool_size)
     # DefaultAsyncHttpxClient is an httpx2.AsyncClient keeping the SDK's other defaults
     # (redirects followed, TCP keep-alive probes).
     http_client = anthropic.DefaultAsyncHttpxClient(limits=limits, timeout=settings.timeout)
