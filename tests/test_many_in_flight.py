@@ -45,6 +45,13 @@ def pool_connections(client: httpx2.AsyncClient) -> int:
     return len(transport._pool.connections)
 
 
+def tls_context_of(client: httpx2.AsyncClient) -> object:
+    """The TLS context ``client``'s pool opens connections with."""
+    transport: Any = client._transport
+    context: object = transport._pool._ssl_context
+    return context
+
+
 def write_config(vendor: str, server_url: str) -> None:
     """A pocketflow.toml pointing ``vendor`` at the server, :data:`CALLS` calls at once."""
     base = server_url + ("/v1" if vendor == "openai" else "")
@@ -97,6 +104,8 @@ def test_calls_in_flight_spread_over_small_pools_and_aclose_closes_them_all(
     assert len(made) == -(-CALLS // POOL_SIZE)
     assert max(seen["pooled"]) <= POOL_SIZE
     assert sum(seen["pooled"]) == CALLS == seen["open_before"]
+    # One TLS context for the set (each would cost a CA bundle load), not one per client.
+    assert len({id(tls_context_of(client)) for client in made}) == 1
     # aclose closed every client and every connection: none left open on either side.
     assert seen["clients_closed"] == [True] * len(made)
     assert seen["pooled_after"] == [0] * len(made)

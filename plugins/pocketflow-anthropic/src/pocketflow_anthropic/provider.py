@@ -22,7 +22,7 @@ from pocketflow.capabilities import ALL_PARTS, Capabilities
 from pocketflow.client_set import ClientSet
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
 from pocketflow_anthropic import DEFAULT_KEY_ENV
-from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client
+from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client, tls_context
 from pocketflow_anthropic.errors import CallContext, normalise
 from pocketflow_anthropic.model_warnings import warn_about_model
 from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, OutputMechanism, build_call
@@ -68,8 +68,9 @@ class AnthropicProvider(LLMProvider):
 
     def _new_clients(self) -> ClientSet[anthropic.AsyncAnthropic]:
         api_key = self._api_key = self.settings.api_key(DEFAULT_KEY_ENV)
+        tls = tls_context()
         return ClientSet(
-            lambda size: make_client(self.settings, api_key, size),
+            lambda size: make_client(self.settings, api_key, size, tls),
             _close,
             max_connections=self.settings.max_concurrency,
         )

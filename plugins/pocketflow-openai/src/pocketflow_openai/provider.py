@@ -13,6 +13,7 @@ cheap at a thousand calls in flight), made on first use, closed by :meth:`aclose
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -65,14 +66,17 @@ class OpenAIProvider(LLMProvider):
         """Key, endpoint and pool size from the settings and the environment."""
         return openai_connection(self.settings)
 
-    def _build(self, connection: Connection, pool_size: int) -> openai.AsyncOpenAI:
+    def _build(
+        self, connection: Connection, pool_size: int, tls: ssl.SSLContext
+    ) -> openai.AsyncOpenAI:
         """An SDK client for ``connection`` on a pool of ``pool_size`` connections."""
-        return openai_client(connection, self.settings, pool_size)
+        return openai_client(connection, self.settings, pool_size, tls)
 
     def _connect(self) -> Session:
         connection = self._resolve()
+        tls = httpx2.create_ssl_context()  # one for the set, as each client would make
         clients = ClientSet(
-            lambda size: self._build(connection, size),
+            lambda size: self._build(connection, size, tls),
             _close,
             max_connections=connection.max_connections,
         )
@@ -160,9 +164,11 @@ class AzureOpenAIProvider(OpenAIProvider):
         """Key, resource endpoint, API version and deployment."""
         return azure_connection(self.settings)
 
-    def _build(self, connection: Connection, pool_size: int) -> openai.AsyncOpenAI:
+    def _build(
+        self, connection: Connection, pool_size: int, tls: ssl.SSLContext
+    ) -> openai.AsyncOpenAI:
         """An Azure SDK client for ``connection`` on a pool of ``pool_size`` connections."""
-        return azure_client(connection, self.settings, pool_size)
+        return azure_client(connection, self.settings, pool_size, tls)
 
     def _payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body as a dict: the Azure client reads its ``model`` to route the call."""
