@@ -18,10 +18,13 @@ own code:
 ``--watch`` reports the inclusive share of the named function (default: the HTTP
 connection pool's bookkeeping, httpcore's ``_assign_requests_to_connections``, which
 scans every connection and queued request of the pool each time a request starts or a
-response is closed) as ``watched_share``. ``--text`` also prints pyinstrument's own
-tree to stderr. The profile runs in this process after a warm-up of one wave; figures
-under the profiler are higher than without it (several times, on a busy machine), so
-compare shares and same-run ratios, not absolute CPU.
+response is closed) as ``watched_share``. ``gc_collections`` counts the garbage
+collector's runs per generation during the profiled calls; ``--gc freeze`` calls
+``gc.freeze()`` after the warm-up (everything made so far leaves the collector's scans),
+``--gc off`` disables the collector for the profiled calls. ``--text`` also prints
+pyinstrument's own tree to stderr. The profile runs in this process after a warm-up
+of one wave; figures under the profiler are higher than without it (several times, on
+a busy machine), so compare shares and same-run ratios, not absolute CPU.
 
 Prints one JSON line.
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import sys
 import time
@@ -90,17 +94,30 @@ def top_entries(counter: Counter[str], total: float, count: int) -> list[dict[st
 
 
 async def profiled_run(
-    client: str, base_url: str, *, calls: int, in_flight: int, profiler: Any
+    client: str, base_url: str, *, calls: int, in_flight: int, profiler: Any, gc_mode: str
 ) -> dict[str, Any]:
     """Warm up one wave, then make ``calls`` calls at ``in_flight`` under ``profiler``."""
     async with ALL_CLIENTS[client](base_url, in_flight) as call_one:
         await run_calls(call_one, calls=in_flight, concurrency=in_flight, first_index=calls)
+        gc.collect()
+        if gc_mode == "freeze":
+            gc.freeze()
+        elif gc_mode == "off":
+            gc.disable()
+        collections_before = [generation["collections"] for generation in gc.get_stats()]
         profiler.start()
         cpu_start = time.process_time()
         result = await run_calls(call_one, calls=calls, concurrency=in_flight)
         cpu_s = time.process_time() - cpu_start
         profiler.stop()
+        collections = [
+            generation["collections"] - before
+            for generation, before in zip(gc.get_stats(), collections_before, strict=True)
+        ]
+        gc.enable()
     return {
+        "gc": gc_mode,
+        "gc_collections": collections,
         "errors": result.errors,
         "wrong_replies": result.wrong_replies,
         "first_error": result.first_error,
@@ -128,6 +145,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         default="_assign_requests_to_connections",
         help="function whose share is reported as watched_share",
     )
+    parser.add_argument(
+        "--gc",
+        default="on",
+        choices=("on", "freeze", "off"),
+        help="the garbage collector during the profiled calls (default: on, as it is)",
+    )
     parser.add_argument("--text", action="store_true", help="also print the tree to stderr")
     args = parser.parse_args(argv)
     if args.in_flight < 1 or args.calls < 1:
@@ -141,7 +164,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     with start_server_process(latency=args.latency) as (_process, base_url):
         report = asyncio.run(
             profiled_run(
-                args.client, base_url, calls=args.calls, in_flight=args.in_flight, profiler=profiler
+                args.client,
+                base_url,
+                calls=args.calls,
+                in_flight=args.in_flight,
+                profiler=profiler,
+                gc_mode=args.gc,
             )
         )
     session = profiler.last_session
