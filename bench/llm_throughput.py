@@ -25,11 +25,26 @@ with ``max_concurrency`` at least the regime's concurrency so the core's per-pro
 limit (default 64) never queues a call. The anthropic facade passes ``max_tokens=256``
 as the bare anthropic client does.
 
-    uv run python bench/llm_throughput.py                 # both regimes, ~5 minutes
+    uv run python bench/llm_throughput.py                 # every regime (issues 10, 22), ~30 min
     uv run python bench/llm_throughput.py --scale 0.1 --rounds 1    # a quick look
     uv run python bench/llm_throughput.py --regime cpu_bound --clients openai-bare,openai-facade
     uv run python bench/llm_throughput.py --regime cpu_bound --rounds 3 --scale 0.5 \
         --clients openai-facade,openai-structured,anthropic-facade,anthropic-structured
+
+The concurrency regimes of issue 22 (the same ``max_concurrency`` for the facade kinds
+and pool size for the bare kinds as the regime's concurrency):
+
+- ``cpu_bound_64``, ``cpu_bound_200``, ``cpu_bound_1000``: the CPU-bound regime (2,000
+  calls, 50 ms latency, best of 3 runs) at 64, 200 and 1,000 calls in flight.
+  ``targets.<vendor>.concurrency`` gives the facade's CPU per call at 200 and at 1,000
+  over that at 64 (target: at most 1.15) and its calls/s at 200 over that at 64 (target:
+  at least 1.0), with the bare SDK's same ratios beside them.
+- ``high_concurrency``: 5,000 calls at 1,000 in flight, the server answering after 2 s
+  (ideal: 5 waves = 10 s); ``targets.<vendor>.high_concurrency`` gives the facade's
+  fraction of ideal (target: at least 0.9) and peak RSS beside the bare SDK's.
+
+    uv run python bench/llm_throughput.py --rounds 1 --regime cpu_bound_64 \
+        --regime cpu_bound_200 --regime cpu_bound_1000 --regime high_concurrency
 
 The ``*-structured`` kinds ask for ``output=EchoedReply`` (a dataclass; the prompt is
 JSON the server echoes back), so the schema is sent and every reply validated and
@@ -93,6 +108,25 @@ CPU_TARGET = 1.15
 """CPU-bound: facade CPU per call over bare SDK CPU per call must be at most this."""
 STRUCTURED_CPU_TARGET = 1.10
 """CPU-bound: a structured call's CPU over a plain facade call's must be at most this (issue 18)."""
+CONCURRENCY_CPU_TARGET = 1.15
+"""CPU per call at 200 or 1,000 in flight over that at 64 must be at most this (issue 22)."""
+CONCURRENCY_SPEED_TARGET = 1.0
+"""Calls/s at 200 in flight over calls/s at 64 must be at least this (issue 22)."""
+CPU_BOUND_IN_FLIGHT = (64, 200, 1000)
+"""In-flight counts of the ``cpu_bound_<N>`` regimes; the first is the baseline."""
+
+THROUGHPUT_REGIMES: dict[str, Regime] = {
+    **REGIMES,
+    **{
+        f"cpu_bound_{n}": Regime(
+            f"cpu_bound_{n}", calls=2000, concurrency=n, latency=0.05, repeat=3
+        )
+        for n in CPU_BOUND_IN_FLIGHT
+    },
+    "high_concurrency": Regime("high_concurrency", calls=5000, concurrency=1000, latency=2.0),
+}
+"""sdk_baseline's regimes plus issue 22's: the CPU-bound regime at each in-flight count,
+and 5,000 calls at 1,000 in flight with 2 s latency."""
 
 
 def facade_config(base_url: str, concurrency: int) -> str:
@@ -256,9 +290,62 @@ def verdicts(regimes: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
                 "target": f"<= {STRUCTURED_CPU_TARGET}",
                 "met": overhead is not None and overhead <= STRUCTURED_CPU_TARGET,
             }
+        checks.update(concurrency_verdicts(regimes, vendor))
         if checks:
             found[vendor] = checks
     return found
+
+
+def concurrency_verdicts(regimes: Mapping[str, Mapping[str, Any]], vendor: str) -> dict[str, Any]:
+    """Issue 22's targets for ``vendor``: CPU per call and calls/s as in-flight calls grow
+    (facade, bare SDK beside it), and the high-concurrency regime's fraction of ideal."""
+    checks: dict[str, Any] = {}
+    base, *higher = CPU_BOUND_IN_FLIGHT
+    runs = {n: regimes.get(f"cpu_bound_{n}", {}).get("results", {}) for n in CPU_BOUND_IN_FLIGHT}
+    facade, bare = f"{vendor}-facade", f"{vendor}-bare"
+    if facade in runs[base]:
+        scaling: dict[str, Any] = {"cpu_target": f"<= {CONCURRENCY_CPU_TARGET}"}
+        for kind in (facade, bare):
+            if kind not in runs[base]:
+                continue
+            label = "facade" if kind == facade else "bare"
+            at_base = runs[base][kind]
+            scaling[f"{label}_cpu_ms_per_call"] = {
+                str(n): runs[n][kind]["cpu_ms_per_call"]
+                for n in CPU_BOUND_IN_FLIGHT
+                if kind in runs[n]
+            }
+            scaling[f"{label}_calls_per_s"] = {
+                str(n): runs[n][kind]["calls_per_s"] for n in CPU_BOUND_IN_FLIGHT if kind in runs[n]
+            }
+            for n in higher:
+                if kind in runs[n]:
+                    scaling[f"{label}_cpu_{n}_vs_{base}"] = _ratio(
+                        runs[n][kind]["cpu_ms_per_call"], at_base["cpu_ms_per_call"]
+                    )
+            if kind in runs[200]:
+                scaling[f"{label}_calls_per_s_200_vs_{base}"] = _ratio(
+                    runs[200][kind]["calls_per_s"], at_base["calls_per_s"]
+                )
+        cpu_ratios = [scaling.get(f"facade_cpu_{n}_vs_{base}") for n in higher]
+        scaling["cpu_met"] = all(r is not None and r <= CONCURRENCY_CPU_TARGET for r in cpu_ratios)
+        speed = scaling.get(f"facade_calls_per_s_200_vs_{base}")
+        scaling["calls_per_s_target"] = f">= {CONCURRENCY_SPEED_TARGET}"
+        scaling["calls_per_s_met"] = speed is not None and speed >= CONCURRENCY_SPEED_TARGET
+        checks["concurrency"] = scaling
+    high = regimes.get("high_concurrency", {}).get("results", {})
+    if facade in high:
+        fraction = high[facade]["ideal_over_actual"]
+        checks["high_concurrency"] = {
+            "ideal_over_actual": fraction,
+            "bare_ideal_over_actual": high.get(bare, {}).get("ideal_over_actual"),
+            "target": f">= {LATENCY_TARGET}",
+            "met": fraction >= LATENCY_TARGET,
+            "peak_rss_mb": high[facade]["peak_rss_mb"],
+            "bare_peak_rss_mb": high.get(bare, {}).get("peak_rss_mb"),
+            "server_cpu_ms_per_request": high[facade]["server_cpu_ms_per_request"],
+        }
+    return checks
 
 
 def _version(distribution: str) -> str | None:
@@ -272,7 +359,10 @@ def run_main(argv: Sequence[str]) -> None:
     """Run the regimes and print one JSON line."""
     parser = argparse.ArgumentParser(description="call_llm_async throughput vs bare SDKs.")
     parser.add_argument(
-        "--regime", action="append", choices=sorted(REGIMES), help="default: all (repeatable)"
+        "--regime",
+        action="append",
+        choices=sorted(THROUGHPUT_REGIMES),
+        help="default: all (repeatable)",
     )
     parser.add_argument(
         "--clients",
@@ -293,8 +383,8 @@ def run_main(argv: Sequence[str]) -> None:
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     regimes: dict[str, Any] = {}
-    for name in args.regime or list(REGIMES):
-        regime = REGIMES[name]
+    for name in args.regime or list(THROUGHPUT_REGIMES):
+        regime = THROUGHPUT_REGIMES[name]
         calls = max(regime.concurrency, round(regime.calls * args.scale))
         scaled = Regime(name, calls, regime.concurrency, regime.latency, regime.repeat)
         regimes[name] = run_rounds(scaled, clients, args.rounds)

@@ -110,7 +110,7 @@ def test_an_unknown_key_in_the_table_is_a_config_error(
         run(call_llm_async("Hi"))
 
 
-def test_one_client_serves_a_hundred_calls(
+def test_a_few_clients_serve_a_hundred_calls(
     anthropic_env: pytest.MonkeyPatch,
     messages_api: respx.Route,
     made_clients: list[anthropic.AsyncAnthropic],
@@ -127,7 +127,8 @@ def test_one_client_serves_a_hundred_calls(
 
     assert answers == ["ok"] * 100
     assert messages_api.call_count == 100
-    assert len(made_clients) == 1
+    # 64 calls in flight at most (max_concurrency), 32 connections a client: at most 2.
+    assert 1 <= len(made_clients) <= 2
 
 
 def test_aclose_closes_the_client(

@@ -1,4 +1,4 @@
-"""One SDK client, and one connection pool, per provider and event loop."""
+"""One client set per provider and event loop: SDK clients with small pools, reused."""
 
 from __future__ import annotations
 
@@ -29,18 +29,24 @@ def count_clients(monkeypatch: pytest.MonkeyPatch) -> list[openai.AsyncOpenAI]:
     return made
 
 
-def test_a_hundred_calls_share_one_client(
+def test_two_hundred_calls_reuse_a_few_clients(
     openai_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter, run: Runner
 ) -> None:
     made = count_clients(openai_env)
     route = vendor_http.post(CHAT_URL).respond(json=chat_completion())
+    after_first_hundred: list[int] = []
 
-    async def hundred_calls() -> list[str]:
-        return await asyncio.gather(*(call_llm_async(f"call {i}") for i in range(100)))
+    async def two_hundred_calls() -> list[str]:
+        first = await asyncio.gather(*(call_llm_async(f"call {i}") for i in range(100)))
+        after_first_hundred.append(len(made))
+        second = await asyncio.gather(*(call_llm_async(f"again {i}") for i in range(100)))
+        return first + second
 
-    assert len(run(hundred_calls())) == 100
-    assert route.call_count == 100
-    assert len(made) == 1
+    assert len(run(two_hundred_calls())) == 200
+    assert route.call_count == 200
+    # 64 calls in flight at most (max_concurrency), 32 connections a client: at most 2.
+    assert 1 <= len(made) <= 2
+    assert after_first_hundred == [len(made)]
 
 
 def test_the_pool_is_sized_by_max_connections(
@@ -62,17 +68,17 @@ def test_the_pool_is_sized_by_max_connections(
     assert limits == [httpx2.Limits(max_connections=8, max_keepalive_connections=8)]
 
 
-def test_aclose_closes_the_client(
+def test_aclose_closes_every_client(
     openai_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
 ) -> None:
     made = count_clients(openai_env)
     vendor_http.post(CHAT_URL).respond(json=chat_completion())
 
-    async def call_then_close() -> None:
-        await call_llm_async("hi")
+    async def calls_then_close() -> None:
+        await asyncio.gather(*(call_llm_async(f"call {i}") for i in range(100)))
         await pocketflow.aclose()
 
-    asyncio.run(call_then_close())
+    asyncio.run(calls_then_close())
 
-    http_client: httpx2.AsyncClient = made[0]._client
-    assert http_client.is_closed
+    assert made
+    assert all(client._client.is_closed for client in made)

@@ -7,7 +7,8 @@ body is sent as :mod:`pocketflow_anthropic.params` builds it, skipping what
 a reply is read as the raw ``httpx2.Response`` and its JSON parsed directly, and a
 stream is decoded by the SDK's SSE reader into plain dicts, so no pydantic models are
 built. Every SDK error is raised as the core's normalised error, with the original
-chained.
+chained. Calls are spread over a :class:`~pocketflow.client_set.ClientSet` per event
+loop (SDK clients with small connection pools, made as concurrency needs them).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ import anthropic
 import httpx2
 
 from pocketflow.capabilities import ALL_PARTS, Capabilities
+from pocketflow.client_set import ClientSet
 from pocketflow.providers import LLMProvider, LLMRequest, LLMResponse, PerLoop, ProviderSettings
 from pocketflow_anthropic import DEFAULT_KEY_ENV
-from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client
+from pocketflow_anthropic.client import SDK_DEFAULT_BASE_URL, base_url, make_client, tls_context
 from pocketflow_anthropic.errors import CallContext, normalise
 from pocketflow_anthropic.model_warnings import warn_about_model
 from pocketflow_anthropic.params import DEFAULT_MAX_TOKENS, OutputMechanism, build_call
@@ -62,11 +64,16 @@ class AnthropicProvider(LLMProvider):
         self.structured_output = _structured_output(settings)
         self.key_variable = settings.api_key_env or DEFAULT_KEY_ENV
         self._api_key: str | None = None
-        self._clients: PerLoop[anthropic.AsyncAnthropic] = PerLoop(self._new_client)
+        self._clients: PerLoop[ClientSet[anthropic.AsyncAnthropic]] = PerLoop(self._new_clients)
 
-    def _new_client(self) -> anthropic.AsyncAnthropic:
-        self._api_key = self.settings.api_key(DEFAULT_KEY_ENV)
-        return make_client(self.settings, self._api_key)
+    def _new_clients(self) -> ClientSet[anthropic.AsyncAnthropic]:
+        api_key = self._api_key = self.settings.api_key(DEFAULT_KEY_ENV)
+        tls = tls_context()
+        return ClientSet(
+            lambda size: make_client(self.settings, api_key, size, tls),
+            _close,
+            max_connections=self.settings.max_concurrency,
+        )
 
     def mechanism(self, model: str) -> OutputMechanism:
         """How structured output is asked of ``model``: natively, or by a forced tool."""
@@ -90,17 +97,18 @@ class AnthropicProvider(LLMProvider):
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         """Send ``request`` to the Messages API and return the whole answer."""
-        client = self._clients.get()
+        clients = self._clients.get()
         call = build_call(
             request, self.default_max_tokens, stream=False, mechanism=self.mechanism(request.model)
         )
         warn_about_model(call.body)
-        try:
-            reply = await client.post(
-                MESSAGES_PATH, body=call.body, cast_to=httpx2.Response, options=call.options
-            )
-        except (anthropic.AnthropicError, httpx2.HTTPError) as error:
-            raise normalise(error, self._context(request)) from error
+        with clients.lease() as client:
+            try:
+                reply = await client.post(
+                    MESSAGES_PATH, body=call.body, cast_to=httpx2.Response, options=call.options
+                )
+            except (anthropic.AnthropicError, httpx2.HTTPError) as error:
+                raise normalise(error, self._context(request)) from error
         return parse_message(
             reply.content,
             provider=self.name,
@@ -111,42 +119,48 @@ class AnthropicProvider(LLMProvider):
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
         """Yield the answer's text as it arrives, then one final :class:`LLMResponse`."""
-        client = self._clients.get()
+        clients = self._clients.get()
         call = build_call(
             request, self.default_max_tokens, stream=True, mechanism=self.mechanism(request.model)
         )
         warn_about_model(call.body)
-        try:
-            events = await client.post(
-                MESSAGES_PATH,
-                body=call.body,
-                cast_to=object,
-                options=call.options,
-                stream=True,
-                stream_cls=EventStream,
+        # The lease lasts as long as the stream holds its connection.
+        with clients.lease() as client:
+            try:
+                events = await client.post(
+                    MESSAGES_PATH,
+                    body=call.body,
+                    cast_to=object,
+                    options=call.options,
+                    stream=True,
+                    stream_cls=EventStream,
+                )
+            except anthropic.AnthropicError as error:
+                raise normalise(error, self._context(request)) from error
+            reply = StreamedReply(
+                provider=self.name,
+                model=request.model,
+                request_id=events.response.headers.get(REQUEST_ID_HEADER),
+                output_tool=call.output_tool,
             )
-        except anthropic.AnthropicError as error:
-            raise normalise(error, self._context(request)) from error
-        reply = StreamedReply(
-            provider=self.name,
-            model=request.model,
-            request_id=events.response.headers.get(REQUEST_ID_HEADER),
-            output_tool=call.output_tool,
-        )
-        try:
-            async for event in events:
-                text = reply.feed(event)
-                if text:
-                    yield text
-        except (anthropic.AnthropicError, httpx2.HTTPError, ValueError) as error:
-            raise normalise(error, self._context(request)) from error
-        finally:
-            await events.close()
+            try:
+                async for event in events:
+                    text = reply.feed(event)
+                    if text:
+                        yield text
+            except (anthropic.AnthropicError, httpx2.HTTPError, ValueError) as error:
+                raise normalise(error, self._context(request)) from error
+            finally:
+                await events.close()
         yield reply.response()
 
     async def aclose(self) -> None:
-        """Close this event loop's SDK client and its connection pool."""
-        await self._clients.aclose(lambda client: client.close())
+        """Close this event loop's SDK clients and their connection pools."""
+        await self._clients.aclose(ClientSet.aclose)
+
+
+async def _close(client: anthropic.AsyncAnthropic) -> None:
+    await client.close()
 
 
 def _structured_output(settings: ProviderSettings) -> OutputMechanism | None:

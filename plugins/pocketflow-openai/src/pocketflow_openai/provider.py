@@ -5,14 +5,16 @@ Calls go through the SDK's request machinery (auth, headers, Azure routing, stat
 errors) by its low-level ``client.post``, asking for the raw ``httpx2.Response``: the
 body is sent as built (the typed ``create()`` transform costs about 40% of a call's
 CPU) and the reply JSON is read directly, so no pydantic models are built per call;
-a stream is decoded by the SDK's SSE reader into plain dicts. One SDK client (and
-connection pool) per provider and event loop, made on first use, closed by
-:meth:`aclose`.
+a stream is decoded by the SDK's SSE reader into plain dicts. One client set per
+provider and event loop (:class:`~pocketflow.client_set.ClientSet`: SDK clients with
+small connection pools, made as concurrency needs them, so a pool's bookkeeping stays
+cheap at a thousand calls in flight), made on first use, closed by :meth:`aclose`.
 """
 
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,7 @@ import httpx2
 import openai
 
 from pocketflow.capabilities import ALL_PARTS, Capabilities
+from pocketflow.client_set import ClientSet
 from pocketflow.providers import (
     EmbeddingRequest,
     EmbeddingResponse,
@@ -56,11 +59,10 @@ REQUEST_OPTIONS: openai.RequestOptions = {"security": {"bearer_auth": True}}
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One event loop's SDK client and the connection it was made from."""
+    """One event loop's SDK clients and the connection they were made from."""
 
-    client: openai.AsyncOpenAI
+    clients: ClientSet[openai.AsyncOpenAI]
     connection: Connection
-    endpoint: str
 
 
 class OpenAIProvider(LLMProvider):
@@ -87,14 +89,21 @@ class OpenAIProvider(LLMProvider):
         """Key, endpoint and pool size from the settings and the environment."""
         return openai_connection(self.settings)
 
-    def _build(self, connection: Connection) -> openai.AsyncOpenAI:
-        """The SDK client for ``connection``."""
-        return openai_client(connection, self.settings)
+    def _build(
+        self, connection: Connection, pool_size: int, tls: ssl.SSLContext
+    ) -> openai.AsyncOpenAI:
+        """An SDK client for ``connection`` on a pool of ``pool_size`` connections."""
+        return openai_client(connection, self.settings, pool_size, tls)
 
     def _connect(self) -> Session:
         connection = self._resolve()
-        client = self._build(connection)
-        return Session(client, connection, str(client.base_url).rstrip("/"))
+        tls = httpx2.create_ssl_context()  # one for the set, as each client would make
+        clients = ClientSet(
+            lambda size: self._build(connection, size, tls),
+            _close,
+            max_connections=connection.max_connections,
+        )
+        return Session(clients, connection)
 
     def _payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body as JSON bytes (``content``): the SDK sends them as they are, where it
@@ -111,40 +120,43 @@ class OpenAIProvider(LLMProvider):
         """Send ``request`` to ``/chat/completions`` and return the whole answer."""
         session = self._sessions.get()
         body = chat_body(request, session.connection.max_tokens_param)
-        try:
-            reply = await session.client.post(
-                CHAT_COMPLETIONS,
-                **self._payload(body),
-                cast_to=httpx2.Response,
-                options=REQUEST_OPTIONS,
-            )
-        except openai.OpenAIError as error:
-            raise translate(error, self._context(session, request)) from error
+        with session.clients.lease() as client:
+            try:
+                reply = await client.post(
+                    CHAT_COMPLETIONS,
+                    **self._payload(body),
+                    cast_to=httpx2.Response,
+                    options=REQUEST_OPTIONS,
+                )
+            except openai.OpenAIError as error:
+                raise translate(error, self._context(session, client, request)) from error
         return parse_completion(reply.content, self._reply_context(request, reply))
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[str | LLMResponse]:
         """Yield text deltas as they arrive, then one :class:`LLMResponse` with usage."""
         session = self._sessions.get()
         body = stream_body(request, session.connection.max_tokens_param)
-        try:
-            chunks = await session.client.post(
-                CHAT_COMPLETIONS,
-                **self._payload(body),
-                cast_to=object,
-                options=REQUEST_OPTIONS,
-                stream=True,
-                stream_cls=ChunkStream,
-            )
-            folded = StreamedReply(self._reply_context(request, chunks.response))
+        # The lease lasts as long as the stream holds its connection.
+        with session.clients.lease() as client:
             try:
-                async for chunk in chunks:
-                    text = folded.add(chunk)
-                    if text:
-                        yield text
-            finally:
-                await chunks.close()
-        except (openai.OpenAIError, json.JSONDecodeError) as error:
-            raise translate(error, self._context(session, request)) from error
+                chunks = await client.post(
+                    CHAT_COMPLETIONS,
+                    **self._payload(body),
+                    cast_to=object,
+                    options=REQUEST_OPTIONS,
+                    stream=True,
+                    stream_cls=ChunkStream,
+                )
+                folded = StreamedReply(self._reply_context(request, chunks.response))
+                try:
+                    async for chunk in chunks:
+                        text = folded.add(chunk)
+                        if text:
+                            yield text
+                finally:
+                    await chunks.close()
+            except (openai.OpenAIError, json.JSONDecodeError) as error:
+                raise translate(error, self._context(session, client, request)) from error
         if not chunks.finished:
             raise folded.context.malformed(
                 "the stream ended before its closing 'data: [DONE]' event: the connection "
@@ -155,31 +167,37 @@ class OpenAIProvider(LLMProvider):
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         """Send ``request`` to ``/embeddings``: one vector per text, in order."""
         session = self._sessions.get()
-        try:
-            reply = await session.client.post(
-                EMBEDDINGS,
-                **self._payload(embedding_body(request)),
-                cast_to=httpx2.Response,
-                options=REQUEST_OPTIONS,
-            )
-        except openai.OpenAIError as error:
-            raise translate(error, self._context(session, request)) from error
+        with session.clients.lease() as client:
+            try:
+                reply = await client.post(
+                    EMBEDDINGS,
+                    **self._payload(embedding_body(request)),
+                    cast_to=httpx2.Response,
+                    options=REQUEST_OPTIONS,
+                )
+            except openai.OpenAIError as error:
+                raise translate(error, self._context(session, client, request)) from error
         return parse_embeddings(reply.content, self._reply_context(request, reply))
 
-    def _context(self, session: Session, request: LLMRequest | EmbeddingRequest) -> CallContext:
+    def _context(
+        self,
+        session: Session,
+        client: openai.AsyncOpenAI,
+        request: LLMRequest | EmbeddingRequest,
+    ) -> CallContext:
         connection = session.connection
         return CallContext(
             provider=self.name,
             model=request.model,
             key_variable=connection.key_variable,
-            endpoint=session.endpoint,
+            endpoint=str(client.base_url).rstrip("/"),
             timeout=self.settings.timeout,
             secret=connection.secret,
         )
 
     async def aclose(self) -> None:
-        """Close the SDK client and its connection pool."""
-        await self._sessions.aclose(_close)
+        """Close this event loop's SDK clients and their connection pools."""
+        await self._sessions.aclose(_close_session)
 
 
 class AzureOpenAIProvider(OpenAIProvider):
@@ -189,14 +207,20 @@ class AzureOpenAIProvider(OpenAIProvider):
         """Key, resource endpoint, API version and deployment."""
         return azure_connection(self.settings)
 
-    def _build(self, connection: Connection) -> openai.AsyncOpenAI:
-        """The Azure SDK client for ``connection``."""
-        return azure_client(connection, self.settings)
+    def _build(
+        self, connection: Connection, pool_size: int, tls: ssl.SSLContext
+    ) -> openai.AsyncOpenAI:
+        """An Azure SDK client for ``connection`` on a pool of ``pool_size`` connections."""
+        return azure_client(connection, self.settings, pool_size, tls)
 
     def _payload(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body as a dict: the Azure client reads its ``model`` to route the call."""
         return {"body": body}
 
 
-async def _close(session: Session) -> None:
-    await session.client.close()
+async def _close(client: openai.AsyncOpenAI) -> None:
+    await client.close()
+
+
+async def _close_session(session: Session) -> None:
+    await session.clients.aclose()
