@@ -8,6 +8,8 @@ with vectors of another length, and observes the embedding call hooks.
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 import math
 import textwrap
 from collections.abc import Iterator
@@ -325,6 +327,17 @@ def test_a_fallback_of_the_same_dimensions_embeds_the_whole_list_again(
     result = embed([f"t{n}" for n in range(12)])
     assert (result.provider, result.model, result.dimensions) == ("embedder", "free4", 4)
     assert ("free4", 10) in embedder.requests and ("free4", 2) in embedder.requests
+
+
+def test_every_failed_batch_is_retrieved_not_left_for_asyncio_to_log(
+    embedder: Any, pocketflow_env: Any, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder.failures["dim4"] = [ServerError("down")] * 4  # both batches fail for good
+    with caplog.at_level(logging.ERROR, logger="asyncio"):
+        with pytest.raises(ServerError, match="down"):
+            embed([f"t{n}" for n in range(12)], model="embedder:dim4", max_retries=1)
+        gc.collect()
+    assert [record.getMessage() for record in caplog.records] == []
 
 
 def test_a_fallback_of_other_dimensions_is_refused_naming_both(

@@ -395,7 +395,9 @@ async def _all_in_order(runs: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc] # checked just above: not None
+    # Every failure is retrieved (else asyncio logs the others as never retrieved).
+    failures = [task.exception() for task in tasks if not task.cancelled()]
+    for failure in failures:
+        if failure is not None:
+            raise failure
     return [task.result() for task in tasks]
