@@ -50,10 +50,12 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         settings=GEMINI_SETTINGS,
         description="Google Gemini models via the Gemini API (google-genai SDK)",
         api_key_env=KEY_ENV,
+        abilities=("chat", "stream", "structured", "tools", "embed"),
     )
     register(
         VERTEX,
         make_vertex,
         settings=VERTEX_SETTINGS,
         description="Google Gemini models on Vertex AI, application default credentials",
+        abilities=("chat", "stream", "structured", "tools"),
     )

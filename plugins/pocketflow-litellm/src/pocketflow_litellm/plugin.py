@@ -35,4 +35,7 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         make_provider,
         settings=SETTINGS,
         description="LiteLLM bridge: Bedrock, Vertex, Mistral, Cohere, Groq, ... (litellm)",
+        # declared, so that listing them does not start the long import of litellm;
+        # which a given model has comes from LiteLLM's model table at call time
+        abilities=("chat", "stream", "structured", "tools", "embed"),
     )
