@@ -1,14 +1,17 @@
-"""Running the examples as their users do: a subprocess on the command line, with
-a clean environment (no POCKETFLOW_* settings, no vendor keys) unless a test adds some."""
+"""Running the examples (and the benches) as their users do: a subprocess on the command
+line, with a clean environment (no POCKETFLOW_* settings, no vendor keys) unless a test
+adds some."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -48,3 +51,23 @@ def load_example_flow(name: str) -> ModuleType:
     sys.modules[spec.name] = module  # dataclasses look their module up while being made
     spec.loader.exec_module(module)
     return module
+
+
+def run_bench(
+    script: str, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``bench/<script>`` as its users do (``env`` added to a clean environment) and
+    return the one JSON line it prints."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=clean_environment(**(env or {})),
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout
+    report: dict[str, Any] = json.loads(lines[0])
+    return report

@@ -3,37 +3,20 @@ and profile_concurrency's profile arithmetic (pyinstrument itself is bench-group
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
-from typing import Any
 
 from profile_concurrency import profile_shares
 
-from examples_support import ROOT, clean_environment
-
-BENCH = ROOT / "bench" / "llm_throughput.py"
+from examples_support import run_bench
 
 
 def test_the_concurrency_regimes_run_and_report_their_ratios() -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            *("--regime", "cpu_bound_64", "--regime", "cpu_bound_200"),
-            *("--scale", "0.05", "--rounds", "1", "--clients", "openai-facade"),
-        ],
-        capture_output=True,
-        text=True,
+    report = run_bench(
+        "llm_throughput.py",
+        *("--regime", "cpu_bound_64", "--regime", "cpu_bound_200"),
+        *("--scale", "0.05", "--rounds", "1", "--clients", "openai-facade"),
         timeout=180,
-        env=clean_environment(),
-        cwd=ROOT,
     )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, done.stdout
-    report: dict[str, Any] = json.loads(lines[0])
 
     for name, in_flight in (("cpu_bound_64", 64), ("cpu_bound_200", 200)):
         regime = report["regimes"][name]

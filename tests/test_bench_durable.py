@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from examples_support import ROOT, clean_environment
+from examples_support import run_bench
 
-BENCH = ROOT / "bench" / "durable.py"
 TINY = ("--steps", "20", "--rounds", "1", "--langgraph-steps", "5", "--size-steps", "5,10")
 OURS = ("nondurable", "memory", "sqlite")
 LANGGRAPH = (
@@ -27,21 +23,9 @@ LANGGRAPH = (
 )
 
 
-def run_bench(*args: str, python_path: Path | None = None) -> dict[str, Any]:
+def run_durable_bench(*args: str, python_path: Path | None = None) -> dict[str, Any]:
     extra = {} if python_path is None else {"PYTHONPATH": str(python_path)}
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *TINY, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=clean_environment(**extra),
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, done.stdout
-    report: dict[str, Any] = json.loads(lines[0])
-    return report
+    return run_bench("durable.py", *TINY, *args, env=extra)
 
 
 def check_ours(report: dict[str, Any]) -> None:
@@ -69,7 +53,7 @@ def check_no_langgraph(report: dict[str, Any], reason: str) -> None:
 
 
 def test_durable_bench_without_langgraph_prints_our_figures() -> None:
-    report = run_bench("--no-langgraph", "--fsync", "--fsync-steps", "3")
+    report = run_durable_bench("--no-langgraph", "--fsync", "--fsync-steps", "3")
     check_ours(report)
     check_no_langgraph(report, "--no-langgraph")
     assert report["fsync_steps"] == 3
@@ -83,7 +67,7 @@ def test_durable_bench_says_why_when_langgraph_is_not_installed(tmp_path: Path) 
     (tmp_path / "langgraph" / "__init__.py").write_text(
         "raise ImportError('No module named langgraph')\n"
     )
-    report = run_bench(python_path=tmp_path)
+    report = run_durable_bench(python_path=tmp_path)
     check_ours(report)
     check_no_langgraph(report, "uv sync --all-packages --group bench")
     assert report["fsync_steps"] is None
@@ -93,7 +77,7 @@ def test_durable_bench_says_why_when_langgraph_is_not_installed(tmp_path: Path) 
 def test_durable_bench_measures_langgraph_when_installed() -> None:
     # Only with the bench dependency group (`uv sync --all-packages --group bench`).
     pytest.importorskip("langgraph.checkpoint.sqlite", reason="LangGraph is not installed")
-    report = run_bench("--fsync", "--fsync-steps", "3")
+    report = run_durable_bench("--fsync", "--fsync-steps", "3")
     check_ours(report)
     assert report["langgraph_fsync_us"] > 0
     assert report["langgraph"] is True

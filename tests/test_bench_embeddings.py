@@ -4,34 +4,19 @@ answers as the openai SDK expects, faults included."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from typing import Any
 
 import openai
 import pytest
 
-from examples_support import ROOT, clean_environment
+from examples_support import run_bench
 from vendor_server import FaultConfig, VendorServer
 
-BENCH = ROOT / "bench" / "embeddings.py"
 TINY = ("--calls", "20", "--texts", "40", "--batch-size", "10", "--latency", "0.01")
 
 
 def test_the_bench_prints_one_json_line_of_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *TINY, "--repeat", "1"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=clean_environment(),
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, done.stdout
-    report: dict[str, Any] = json.loads(lines[0])
+    report = run_bench("embeddings.py", *TINY, "--repeat", "1")
     assert report["bench"] == "embeddings"
     assert report["facade_us"] > 0 and report["direct_us"] > 0
     assert report["overhead_us"] == pytest.approx(report["facade_us"] - report["direct_us"])

@@ -6,30 +6,13 @@ already cover); the full run is documented in BENCHMARKS.md.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from typing import Any
+from examples_support import run_bench
 
-from examples_support import ROOT, clean_environment
-
-BENCH = ROOT / "bench" / "executors.py"
 TINY = ("--trivial", "50", "--cpu-items", "4", "--cpu-ms", "1", "--seam-batches", "200")
 
 
 def test_executors_bench_prints_its_figures() -> None:
-    done = subprocess.run(
-        [sys.executable, str(BENCH), *TINY, "--executors", "local"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=clean_environment(),
-        cwd=ROOT,
-    )
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) == 1, done.stdout
-    report: dict[str, Any] = json.loads(lines[0])
+    report = run_bench("executors.py", *TINY, "--executors", "local")
     assert report["bench"] == "executors"
     assert report["default_us_per_batch"] > 0
     assert report["local_us_per_batch"] > 0
