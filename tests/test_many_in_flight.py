@@ -1,6 +1,6 @@
 """Many calls in flight: spread over several small connection pools, all closed by aclose.
 
-Through the installed openai and anthropic plugins and ``call_llm_async``, against the
+Through the installed openai, anthropic and gemini plugins and ``call_llm_async``, against the
 local vendor server (in this process): 150 calls at once, the server holding each for
 0.3 s so that all are in flight together. Every ``httpx2.AsyncClient`` the providers make
 is recorded, to look into its connection pool (issue 22: a pool's bookkeeping costs
@@ -23,7 +23,11 @@ from pocketflow.client_set import POOL_SIZE
 from vendor_server import VendorServer
 
 CALLS = 150
-MODELS = {"openai": "openai:gpt-4o-mini", "anthropic": "anthropic:claude-haiku-4-5"}
+MODELS = {
+    "openai": "openai:gpt-4o-mini",
+    "anthropic": "anthropic:claude-haiku-4-5",
+    "gemini": "gemini:gemini-2.5-flash",
+}
 
 
 def record_http_clients(monkeypatch: pytest.MonkeyPatch) -> list[httpx2.AsyncClient]:
@@ -70,12 +74,13 @@ async def eventually(condition: Any, timeout: float = 2.0) -> bool:
     return True
 
 
-@pytest.mark.parametrize("vendor", ["openai", "anthropic"])
+@pytest.mark.parametrize("vendor", sorted(MODELS))
 def test_calls_in_flight_spread_over_small_pools_and_aclose_closes_them_all(
     pocketflow_env: pytest.MonkeyPatch, vendor: str
 ) -> None:
     pocketflow_env.setenv("OPENAI_API_KEY", "sk-test")
     pocketflow_env.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    pocketflow_env.setenv("GEMINI_API_KEY", "AIza-test")
     made = record_http_clients(pocketflow_env)
 
     async def scenario() -> dict[str, Any]:

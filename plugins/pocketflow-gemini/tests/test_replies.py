@@ -126,11 +126,11 @@ def test_one_client_per_event_loop_closed_by_aclose(
         await call_llm_async("b")
         provider = current_runtime().provider("gemini").provider
         assert isinstance(provider, GeminiProvider)
-        return provider._sessions.get()
+        return provider._sessions.get().clients.clients
 
-    session = run(two_calls())
-    assert session.http.is_closed and session.sync_http.is_closed
-    assert gemini_api.call_count == 2  # both on the one client, closed with its loop
+    (sdk,) = run(two_calls())  # both calls on the one client, closed with its loop
+    assert sdk.http.is_closed and sdk.sync_http.is_closed
+    assert gemini_api.call_count == 2
 
 
 def broken(city: str) -> str:

@@ -1,10 +1,12 @@
-"""Building the SDK client: ``google.genai.Client`` on pooled httpx2 clients.
+"""Building the SDK clients: ``google.genai.Client`` on pooled httpx2 clients.
 
 The SDK's own retries are off (no ``retry_options``: one attempt): the core's call
-policy is the only one that retries. The connection pool holds the provider's
-``max_concurrency`` connections, all kept alive between calls. The SDK is handed its
-HTTP clients (async and sync), so it makes none of its own, and never switches to
-aiohttp, which would bring its own hidden retries.
+policy is the only one that retries. A session holds a
+:class:`~pocketflow.client_set.ClientSet` of SDK clients, each on a pool of at most 32
+connections (a pool's per-request bookkeeping grows with its size), up to the
+provider's ``max_concurrency`` connections in all, kept alive between calls. The SDK is
+handed its HTTP clients (async and sync), so it makes none of its own, and never
+switches to aiohttp, which would bring its own hidden retries.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import httpx2
 from google import genai
 from google.genai import types
 
+from pocketflow.client_set import ClientSet
 from pocketflow.providers import ProviderSettings
 from pocketflow_gemini.connection import Connection
 
@@ -25,18 +28,25 @@ CONNECT_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True, slots=True)
-class Session:
-    """One event loop's SDK client, the HTTP clients it sends through, and its connection."""
+class GeminiClient:
+    """One SDK client and the HTTP clients it sends through."""
 
     client: genai.Client
     http: httpx2.AsyncClient
     sync_http: httpx2.Client
-    connection: Connection
 
     async def aclose(self) -> None:
         """Close both connection pools."""
         await self.http.aclose()
         self.sync_http.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One event loop's SDK clients and the connection they were made from."""
+
+    clients: ClientSet[GeminiClient]
+    connection: Connection
 
 
 @cache
@@ -47,8 +57,17 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 def make_session(connection: Connection, settings: ProviderSettings) -> Session:
-    """A new SDK client for ``connection`` on its own connection pool."""
-    size = settings.max_concurrency
+    """The SDK clients for ``connection``: made as calls need them, closed together."""
+    clients = ClientSet(
+        lambda size: make_client(connection, settings, size),
+        _close,
+        max_connections=settings.max_concurrency,
+    )
+    return Session(clients, connection)
+
+
+def make_client(connection: Connection, settings: ProviderSettings, size: int) -> GeminiClient:
+    """A new SDK client for ``connection`` on its own pool of ``size`` connections."""
     timeout = httpx2.Timeout(settings.timeout, connect=min(CONNECT_TIMEOUT, settings.timeout))
     limits = httpx2.Limits(max_connections=size, max_keepalive_connections=size)
     tls = shared_ssl_context()
@@ -72,4 +91,8 @@ def make_session(connection: Connection, settings: ProviderSettings) -> Session:
         )
     else:
         client = genai.Client(vertexai=False, api_key=connection.api_key, http_options=options)
-    return Session(client, http, sync_http, connection)
+    return GeminiClient(client, http, sync_http)
+
+
+async def _close(client: GeminiClient) -> None:
+    await client.aclose()

@@ -80,7 +80,8 @@ class GeminiProvider(LLMProvider):
         return model if "/" in model else f"models/{model}"
 
     async def _post(self, session: Session, path: str, body: dict[str, Any]) -> str:
-        reply = await session.client._api_client.async_request("post", path, body)
+        with session.clients.lease() as sdk:
+            reply = await sdk.client._api_client.async_request("post", path, body)
         return reply.body or ""
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
@@ -99,17 +100,19 @@ class GeminiProvider(LLMProvider):
         path = f"{self.model_path(request.model)}:streamGenerateContent?alt=sse"
         context = ReplyContext(self.name, request.model)
         folded = Folded(context)
+        # The lease lasts as long as the stream holds its connection.
         try:
-            chunks = await session.client._api_client.async_request_streamed(
-                "post", path, generate_body(request)
-            )
-            try:
-                async for chunk in chunks:
-                    text = folded.add(load_json(chunk.body or "", context))
-                    if text:
-                        yield text
-            finally:
-                await chunks.aclose()
+            with session.clients.lease() as sdk:
+                chunks = await sdk.client._api_client.async_request_streamed(
+                    "post", path, generate_body(request)
+                )
+                try:
+                    async for chunk in chunks:
+                        text = folded.add(load_json(chunk.body or "", context))
+                        if text:
+                            yield text
+                finally:
+                    await chunks.aclose()
         except SDK_ERRORS as error:
             raise translate(error, self._context(session, request.model)) from error
         if folded.finish_reason is None:
@@ -144,7 +147,7 @@ class GeminiProvider(LLMProvider):
 
     async def aclose(self) -> None:
         """Close the SDK clients and their connection pools."""
-        await self._sessions.aclose(lambda session: session.aclose())
+        await self._sessions.aclose(lambda session: session.clients.aclose())
 
 
 class VertexProvider(GeminiProvider):
