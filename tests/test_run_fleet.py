@@ -6,7 +6,7 @@ workers are killed with SIGKILL and two more start. Every run must finish exactl
 (each step's effect once in its final state), none may be lost, and the vendor may
 receive at most 5 x N requests plus the calls in flight at the kills (and at any store
 failure or lost lease a worker reports: rare, but a loaded 2-core machine makes some).
-On PostgreSQL (when this machine has one) and on SQLite. The suite runs 300 and 100 runs, to stay
+On PostgreSQL (when this machine has one) and on SQLite. The suite runs 200 and 100 runs, to stay
 quick; POCKETFLOW_FLEET_RUNS=1000 runs the issue's full size on PostgreSQL.
 """
 
@@ -23,7 +23,7 @@ from run_fleet import STEPS, Fleet, final_states, statuses, wait_until
 from vendor_server import fetch_stats, reset_stats, start_server_process
 
 WORKERS = 8
-POSTGRES_RUNS = int(os.environ.get("POCKETFLOW_FLEET_RUNS", "300"))
+POSTGRES_RUNS = int(os.environ.get("POCKETFLOW_FLEET_RUNS", "200"))
 
 
 @pytest.fixture(scope="module")
