@@ -4,13 +4,15 @@ options=, and fallbacks apply to streams as to calls (hardening item 18)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from pocketflow import call_llm_async, complete_async, stream_llm_async
-from pocketflow.errors import ServerError, UnknownOptionError
+from pocketflow import call_llm_async, complete_async, embed, stream_llm_async
+from pocketflow.errors import ConfigError, ServerError, UnknownOptionError
 from pocketflow.offline import Script
 from pocketflow.testing import FakeClock
 
@@ -69,3 +71,23 @@ def test_a_tool_loop_parameter_given_to_one_call_says_where_it_belongs(
     llm_script(["hi"])
     with pytest.raises(UnknownOptionError, match="max_turns= belongs to the tool loop"):
         asyncio.run(complete_async("Hi", max_turns=3))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"timeout": 0}, "timeout must be greater than 0 seconds, not 0."),
+        ({"timeout": float("nan")}, "timeout must be greater than 0 seconds, not nan."),
+        ({"max_retries": -1}, "max_retries must be 0 or more, not -1."),
+    ],
+    ids=["zero-timeout", "nan-timeout", "negative-retries"],
+)
+def test_a_call_s_own_timeout_and_retries_are_checked_before_anything_is_sent(
+    llm_script: ScriptFactory, options: dict[str, Any], message: str
+) -> None:
+    script = llm_script(["hi"])
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        asyncio.run(call_llm_async("Hi", **options))
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        embed("Hi", model="offline:hash", **options)
+    assert script.requests == []

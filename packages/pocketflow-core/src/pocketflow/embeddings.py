@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pocketflow import policy
@@ -187,22 +187,6 @@ def _embedding_capabilities(live: LiveProvider, ref: ModelRef) -> Capabilities:
     return capabilities
 
 
-def _policy_for(
-    live: LiveProvider, timeout: float | None, max_retries: int | None
-) -> policy.RetryPolicy:
-    if timeout is None and max_retries is None:
-        return live.policy
-    if timeout is not None and not timeout > 0:
-        raise ConfigError(f"timeout must be greater than 0 seconds, not {timeout!r}.")
-    if max_retries is not None and max_retries < 0:
-        raise ConfigError(f"max_retries must be 0 or more, not {max_retries!r}.")
-    return replace(
-        live.policy,
-        timeout=live.policy.timeout if timeout is None else timeout,
-        max_retries=live.policy.max_retries if max_retries is None else max_retries,
-    )
-
-
 # --- one call ------------------------------------------------------------------------------
 
 
@@ -253,7 +237,7 @@ class _Call:
             size = min(limit, batch_size) if batch_size else limit
             try:
                 result = await self._embed_on(
-                    live, ref, size, _policy_for(live, timeout, max_retries), index == 0
+                    live, ref, size, live.policy.overridden(timeout, max_retries), index == 0
                 )
             except LLMError as error:
                 if not error.retryable or index == len(candidates) - 1:

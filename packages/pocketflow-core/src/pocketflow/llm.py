@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar, overload
 
 from pocketflow import policy
@@ -21,7 +21,7 @@ from pocketflow.calls import LLMCallRecord, LLMCallStart, record_call
 from pocketflow.capabilities import OutputFormat, ToolChoice, ToolSpec
 from pocketflow.cost import estimate_cost
 from pocketflow.durability import current_calls, journaled
-from pocketflow.errors import ConfigError, LLMError, OutputValidationError
+from pocketflow.errors import LLMError, OutputValidationError
 from pocketflow.options import check_extra_options, check_request, check_tool_choice
 from pocketflow.providers import LLMRequest, LLMResponse, Message
 from pocketflow.runtime import LiveProvider, ModelRef, Runtime, current_runtime
@@ -107,22 +107,6 @@ def _candidates(runtime: Runtime, model: str | None, fallbacks: Sequence[str] | 
         runtime.resolve(None)  # raises the "nothing configured" error
     chosen = list(fallbacks) if fallbacks is not None else list(runtime.config.fallbacks)
     return [str(first), *(f for f in chosen if f != first)]
-
-
-def _policy_for(
-    live: LiveProvider, timeout: float | None, max_retries: int | None
-) -> policy.RetryPolicy:
-    if timeout is None and max_retries is None:
-        return live.policy
-    if timeout is not None and timeout <= 0:
-        raise ConfigError(f"timeout must be greater than 0 seconds, not {timeout!r}.")
-    if max_retries is not None and max_retries < 0:
-        raise ConfigError(f"max_retries must be 0 or more, not {max_retries!r}.")
-    return replace(
-        live.policy,
-        timeout=live.policy.timeout if timeout is None else timeout,
-        max_retries=live.policy.max_retries if max_retries is None else max_retries,
-    )
 
 
 def _label(error: LLMError, ref: ModelRef) -> LLMError:
@@ -304,7 +288,7 @@ async def _complete(
             try:
                 response = await policy.call_with_policy(
                     _bind(live, request),
-                    _policy_for(live, timeout, max_retries),
+                    live.policy.overridden(timeout, max_retries),
                     live.gate.limiter,
                     attempts,
                 )
@@ -579,7 +563,7 @@ async def _stream(
             request = args.request(prompt, live, ref.model)
             if index == 0:
                 call = _started(runtime, requested, ref, request, True)
-            call_policy = _policy_for(live, timeout, max_retries)
+            call_policy = live.policy.overridden(timeout, max_retries)
             yielded = False
             chunks = policy.stream_with_policy(
                 _bind_stream(live, request), call_policy, live.gate.limiter, attempts

@@ -22,10 +22,10 @@ import asyncio
 import random
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from pocketflow.errors import DeadlineExceededError, LLMError
+from pocketflow.errors import ConfigError, DeadlineExceededError, LLMError
 from pocketflow.providers import PerLoop, ProviderSettings
 
 T = TypeVar("T")
@@ -60,6 +60,20 @@ class RetryPolicy:
     max_backoff: float = 30.0
     max_retry_wait: float = 60.0
     timeout: float = 120.0
+
+    def overridden(self, timeout: float | None, max_retries: int | None) -> RetryPolicy:
+        """This policy with a call's own ``timeout`` / ``max_retries`` (None: keep)."""
+        if timeout is None and max_retries is None:
+            return self
+        if timeout is not None and not timeout > 0:  # NaN too
+            raise ConfigError(f"timeout must be greater than 0 seconds, not {timeout!r}.")
+        if max_retries is not None and max_retries < 0:
+            raise ConfigError(f"max_retries must be 0 or more, not {max_retries!r}.")
+        return replace(
+            self,
+            timeout=self.timeout if timeout is None else timeout,
+            max_retries=self.max_retries if max_retries is None else max_retries,
+        )
 
     def delay(self, retry: int, error: LLMError) -> float:
         """Seconds to wait before retry number ``retry`` (0-based) after ``error``."""
