@@ -166,7 +166,27 @@ PIXEL = bytes.fromhex(
 )
 
 
-class ProviderConformance:
+class WireSuite:
+    """What a conformance suite against one mocked vendor route needs: the request bodies
+    the route received, and a coroutine run to its end with the clients closed after."""
+
+    route: Any
+
+    def _bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(call.request.content) for call in self.route.calls]
+
+    @staticmethod
+    def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+        async def scenario() -> T:
+            try:
+                return await coroutine
+            finally:
+                await pocketflow.aclose()
+
+        return asyncio.run(scenario())
+
+
+class ProviderConformance(WireSuite):
     """The suite: subclass it as ``Test<Vendor>Conformance`` with ``wire = <VendorWire>()``."""
 
     wire: ClassVar[VendorWire]
@@ -194,19 +214,6 @@ class ProviderConformance:
 
         headers = self.wire.stream_headers()
         self.route.side_effect = [httpx.Response(200, content=p, headers=headers) for p in payloads]
-
-    def _bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(call.request.content) for call in self.route.calls]
-
-    @staticmethod
-    def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-        async def scenario() -> T:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(scenario())
 
     # --- request mapping and response parsing ----------------------------------------------
 

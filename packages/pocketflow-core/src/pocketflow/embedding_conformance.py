@@ -24,17 +24,15 @@ Needs pytest and respx (``pocketflow-core[testing]``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar, TypeVar
 
 import pytest
 
-import pocketflow
 from pocketflow import embed_async, track_usage
-from pocketflow.conformance import SECRET
+from pocketflow.conformance import SECRET, WireSuite
 from pocketflow.errors import AuthenticationError, MalformedResponseError
 from pocketflow.testing import fake_clock, mock_vendor_http
 
@@ -77,7 +75,7 @@ def _vector(text: str) -> list[float]:
     return [float(len(text)), float(ord(text[0])) if text else 0.0, 0.5]
 
 
-class EmbeddingConformance:
+class EmbeddingConformance(WireSuite):
     """The suite: subclass it with ``wire = <EmbeddingWire>()``."""
 
     wire: ClassVar[EmbeddingWire]
@@ -101,19 +99,6 @@ class EmbeddingConformance:
             return httpx.Response(200, json=reply)
 
         self.route.side_effect = answer
-
-    def _bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(call.request.content) for call in self.route.calls]
-
-    @staticmethod
-    def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-        async def scenario() -> T:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(scenario())
 
     # --- request mapping and response parsing ----------------------------------------------
 
