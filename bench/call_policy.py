@@ -44,7 +44,7 @@ import platform
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +81,11 @@ def cpu_us_per_call(run: Callable[[], Awaitable[None]], calls: int, repeat: int)
 
 
 @contextmanager
-def configured(max_concurrency: int | None) -> Iterator[None]:
-    """A fresh runtime reading a ``pocketflow.toml`` that sets the offline provider's limit."""
+def configured_toml(config: str) -> Iterator[None]:
+    """A fresh runtime reading ``config`` as its pocketflow.toml (restored afterwards)."""
     with tempfile.TemporaryDirectory(prefix="pocketflow-bench-") as folder:
         path = Path(folder) / "pocketflow.toml"
-        table = "" if max_concurrency is None else f"max_concurrency = {max_concurrency}\n"
-        path.write_text(f"[providers.offline]\n{table}", encoding="utf-8")
+        path.write_text(config, encoding="utf-8")
         previous = os.environ.get("POCKETFLOW_CONFIG")
         os.environ["POCKETFLOW_CONFIG"] = str(path)
         reset_runtime()
@@ -98,6 +97,12 @@ def configured(max_concurrency: int | None) -> Iterator[None]:
             else:
                 os.environ["POCKETFLOW_CONFIG"] = previous
             reset_runtime()
+
+
+def configured(max_concurrency: int | None) -> AbstractContextManager[None]:
+    """A fresh runtime reading a ``pocketflow.toml`` that sets the offline provider's limit."""
+    table = "" if max_concurrency is None else f"max_concurrency = {max_concurrency}\n"
+    return configured_toml(f"[providers.offline]\n{table}")
 
 
 def sequential(calls: int, repeat: int) -> dict[str, float]:

@@ -26,23 +26,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import os
 import platform
-import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pocketflow
 from pocketflow import complete_async, embed_async
 from pocketflow.llm import build_request
 from pocketflow.providers import EmbeddingRequest
-from pocketflow.runtime import current_runtime, reset_runtime
+from pocketflow.runtime import current_runtime
 
+from call_policy import configured_toml, cpu_us_per_call
 from vendor_server import start_server_process
 
 TEXT = "how are failed calls retried"
@@ -60,44 +56,9 @@ max_concurrency = 1
 """
 
 
-@contextmanager
-def configured(config: str) -> Iterator[None]:
-    """A fresh runtime reading ``config`` as its pocketflow.toml."""
-    with tempfile.TemporaryDirectory(prefix="pocketflow-bench-") as folder:
-        path = Path(folder) / "pocketflow.toml"
-        path.write_text(config, encoding="utf-8")
-        previous = os.environ.get("POCKETFLOW_CONFIG")
-        os.environ["POCKETFLOW_CONFIG"] = str(path)
-        reset_runtime()
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop("POCKETFLOW_CONFIG", None)
-            else:
-                os.environ["POCKETFLOW_CONFIG"] = previous
-            reset_runtime()
-
-
-def cpu_us_per_call(run: Callable[[], Awaitable[None]], calls: int, repeat: int) -> float:
-    """The least CPU microseconds per call of ``repeat`` runs of ``run`` (``calls`` each)."""
-
-    async def timed() -> float:
-        await run()  # warm-up: lazy imports, the provider made
-        best = float("inf")
-        for _ in range(repeat):
-            gc.collect()
-            started = time.process_time()
-            await run()
-            best = min(best, time.process_time() - started)
-        return best
-
-    return round(asyncio.run(timed()) / calls * 1e6, 3)
-
-
 def overhead(calls: int, repeat: int) -> dict[str, float]:
     """CPU per call of the facade and of the provider called directly, on offline:hash."""
-    with configured(""):
+    with configured_toml(""):
         provider = current_runtime().provider("offline").provider
         request = EmbeddingRequest("hash", (TEXT,))
 
@@ -143,7 +104,7 @@ def batching(texts: int, batch_size: int, latency: float, repeat: int) -> dict[s
     os.environ["BENCH_KEY"] = "sk-bench"
     seconds: dict[str, float] = {}
     batches: dict[str, int] = {}
-    with start_server_process(latency=latency) as (_, url), configured(CONFIG.format(url=url)):
+    with start_server_process(latency=latency) as (_, url), configured_toml(CONFIG.format(url=url)):
 
         async def measure() -> None:
             for name, (model, size) in ways.items():
