@@ -126,3 +126,33 @@ def test_ctrl_c_cancels_the_call_and_waits_for_it_to_end(
         call_llm("hi")
 
     assert ended == ["cancelled"]
+
+
+def test_a_ctrl_c_noted_just_before_the_caller_blocks_still_cancels_the_call(
+    llm_script: Callable[..., Script],
+) -> None:
+    # A signal landing between the caller's last check and its block is noted but does
+    # not wake it (CPython's lock wait is not interrupted): interrupt_main() is that case
+    # made certain. The caller must still see the Ctrl-C well before the call ends.
+    import _thread
+
+    ended: list[str] = []
+
+    async def interrupted(request: LLMRequest) -> str:
+        _thread.interrupt_main()
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+        ended.append("went on")
+        return "too late"
+
+    llm_script([interrupted])
+
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        call_llm("hi")
+
+    assert ended == ["cancelled"]
+    assert time.perf_counter() - started < 2

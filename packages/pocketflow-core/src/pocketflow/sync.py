@@ -52,6 +52,10 @@ class _Background:
     pid: int
 
 
+# A Ctrl-C that lands just before the caller blocks does not interrupt the block (the
+# signal is noted, the wait goes on), so the caller wakes this often to let it through.
+_SIGNAL_CHECK_SECONDS = 0.1
+
 _lock = threading.Lock()
 _background: _Background | None = None
 _exiting = False
@@ -180,6 +184,8 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     call = _Call(background.loop, _in_context(context, coroutine))
     try:
         call.start()
+        while not call.ended.wait(_SIGNAL_CHECK_SECONDS):
+            pass
         result: T = call.result.result()
         return result
     except KeyboardInterrupt:
