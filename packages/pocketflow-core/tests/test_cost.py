@@ -6,11 +6,12 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pocketflow import complete_async, track_usage
-from pocketflow.cost import estimate_cost
+from pocketflow.cost import all_input_tokens, estimate_cost
 from pocketflow.errors import ConfigError
 from pocketflow.providers import Usage
 from pocketflow.runtime import reset_runtime
@@ -94,3 +95,46 @@ def test_import_pocketflow_does_not_load_the_price_table() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "False"
+
+
+USAGES = (
+    Usage(input_tokens=1_234, output_tokens=567),
+    Usage(input_tokens=90_000, output_tokens=12, cache_read_tokens=40_000),
+    Usage(input_tokens=5_000, output_tokens=300, cache_read_tokens=1_000, cache_write_tokens=2_000),
+)
+
+
+def test_every_simply_priced_model_of_the_table_costs_what_the_table_says() -> None:
+    # After its first call a model with one flat price is priced from a remembered
+    # per-token price instead of the table: the figures must be the table's own.
+    genai_prices = pytest.importorskip("genai_prices")
+    from genai_prices.data_snapshot import get_snapshot
+
+    checked = 0
+    for provider in get_snapshot().providers:
+        for model in provider.models:
+            for usage in USAGES:
+                table = table_price(genai_prices, provider.id, model.id, usage)
+                first = estimate_cost(provider.id, model.id, usage, {})
+                again = estimate_cost(provider.id, model.id, usage, {})
+                expected = None if table is None else pytest.approx(table, rel=1e-9, abs=1e-15)
+                assert (first, again) == (expected, expected), (provider.id, model.id, usage)
+            checked += 1
+    assert checked > 500  # the table prices hundreds of models
+
+
+def table_price(genai_prices: Any, provider: str, model: str, usage: Usage) -> float | None:
+    try:
+        calculation = genai_prices.calc_price(
+            genai_prices.Usage(
+                input_tokens=all_input_tokens(provider, usage),
+                output_tokens=usage.output_tokens,
+                cache_read_tokens=usage.cache_read_tokens or None,
+                cache_write_tokens=usage.cache_write_tokens or None,
+            ),
+            model,
+            provider_id=provider,
+        )
+    except LookupError:
+        return None
+    return float(calculation.total_price)
