@@ -141,3 +141,27 @@ def test_loading_the_plugin_imports_no_sdk() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=environment, check=False
     )
     assert (done.returncode, done.stdout.strip()) == (0, "False"), done.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "shown"),
+    [
+        ({}, "GEMINI_API_KEY unset"),
+        ({"GOOGLE_API_KEY": "AIza-fallback"}, "GOOGLE_API_KEY set"),
+        ({"GEMINI_API_KEY": "AIza-1", "GOOGLE_API_KEY": "AIza-2"}, "GEMINI_API_KEY set"),
+    ],
+)
+def test_pocketflow_models_shows_the_key_the_provider_will_use(
+    pocketflow_env: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variables: dict[str, str],
+    shown: str,
+) -> None:
+    from pocketflow.cli import main
+
+    for variable, value in variables.items():
+        pocketflow_env.setenv(variable, value)
+    assert main(["models"]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if "kind gemini" in line)
+    assert f"key {shown}" in line
+    assert "AIza" not in line

@@ -38,10 +38,14 @@ from pocketflow.runs import flowchart
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
 
 
-def _key_state(variable: str | None) -> str:
-    if not variable:
+def _key_state(variables: Sequence[str]) -> str:
+    """The first of ``variables`` that is set ("GOOGLE_API_KEY set"), else the first unset."""
+    if not variables:
         return "no key needed"
-    return f"{variable} {'set' if os.environ.get(variable) else 'unset'}"
+    for variable in variables:
+        if os.environ.get(variable):
+            return f"{variable} set"
+    return f"{variables[0]} unset"
 
 
 def show_plugins(plugins: PluginManager) -> list[str]:
@@ -106,11 +110,16 @@ def show_models(config: Config, plugins: PluginManager) -> list[str]:
             hint = install_hint(kind) or "install the plugin that provides it"
             lines.append(f"  {name:<12} kind {kind}: NOT INSTALLED ({hint})")
             continue
-        variable = table.get("api_key_env", registration.api_key_env)
+        if "api_key_env" in table:
+            variables: Sequence[str] = [table["api_key_env"]]
+        elif registration.api_key_env:
+            variables = [registration.api_key_env, *registration.api_key_env_fallbacks]
+        else:
+            variables = []
         where = f"[providers.{name}] in {config.where}" if table else "installed"
         base_url = table.get("base_url", "vendor default")
         lines.append(
-            f"  {name:<12} kind {kind:<10} key {_key_state(variable):<26} "
+            f"  {name:<12} kind {kind:<10} key {_key_state(variables):<26} "
             f"base_url {base_url}    [{where}]"
         )
         lines.append(f"  {'':<12} can: {_abilities(name, kind, config, registration)}")
@@ -157,7 +166,7 @@ def show_config(config: Config) -> list[str]:
             for key, value in sorted(table.items()):
                 shown = redaction.shown(key, value)
                 if key == "api_key_env":
-                    shown += f" ({_key_state(value)})"
+                    shown += f" ({_key_state([value])})"
                 lines.append(f"  {key} = {shown}")
     lines.append("Environment:")
     for variable in (ENV_LLM, ENV_EMBEDDING, ENV_FEEDBACK, "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):

@@ -56,12 +56,14 @@ class RegisterLLMProvider(Protocol):
         description: str = "",
         api_key_env: str | None = None,
         abilities: tuple[str, ...] | None = None,
+        api_key_env_fallbacks: tuple[str, ...] = (),
     ) -> None:
         """Register ``factory`` as provider ``name``.
 
         ``settings`` declares the extra keys its ``[providers.<name>]`` table may hold
         (key -> type); ``description`` is the line ``pocketflow plugins`` shows;
-        ``api_key_env`` names the variable its key is read from by default;
+        ``api_key_env`` names the variable its key is read from by default, and
+        ``api_key_env_fallbacks`` those read, in order, when it is not set;
         ``abilities`` what it can do, for ``pocketflow models`` (some of "chat",
         "stream", "structured", "tools", "embed"; when not given, the provider is made
         and asked, see :meth:`~pocketflow.providers.LLMProvider.abilities`, which

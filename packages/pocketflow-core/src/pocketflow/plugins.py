@@ -71,6 +71,8 @@ class Registration:
     api_key_env: str | None = None
     abilities: tuple[str, ...] | None = None
     """What an LLM provider declared it can do ("chat", "stream", "embed", ...), if it did."""
+    api_key_env_fallbacks: tuple[str, ...] = ()
+    """Variables the provider reads its key from, in order, when ``api_key_env`` is unset."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +184,7 @@ class PluginManager:
             description: str = "",
             api_key_env: str | None = None,
             abilities: tuple[str, ...] | None = None,
+            api_key_env_fallbacks: tuple[str, ...] = (),
         ) -> None:
             schemes: tuple[str, ...] = ()
             if kind in ("reader", "store"):
@@ -199,6 +202,7 @@ class PluginManager:
                     schemes,
                     api_key_env,
                     tuple(abilities) if abilities is not None else None,
+                    tuple(api_key_env_fallbacks),
                 )
             )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pocketflow import hookimpl
-from pocketflow_gemini import GEMINI, KEY_ENV, VERTEX
+from pocketflow_gemini import FALLBACK_KEY_ENV, GEMINI, KEY_ENV, VERTEX
 
 if TYPE_CHECKING:
     from pocketflow.hookspecs import RegisterLLMProvider
@@ -50,6 +50,7 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         settings=GEMINI_SETTINGS,
         description="Google Gemini models via the Gemini API (google-genai SDK)",
         api_key_env=KEY_ENV,
+        api_key_env_fallbacks=(FALLBACK_KEY_ENV,),
         abilities=("chat", "stream", "structured", "tools", "embed"),
     )
     register(
