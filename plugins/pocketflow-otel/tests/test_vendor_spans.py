@@ -1,4 +1,5 @@
-"""An LLM call span on a real vendor plugin (openai, HTTP mocked): GenAI attributes."""
+"""LLM and embedding call spans on a real vendor plugin (openai, HTTP mocked): GenAI
+attributes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from opentelemetry.sdk.metrics.export import HistogramDataPoint
+from opentelemetry.trace import SpanKind, StatusCode
 from otel_support import Telemetry
 
 import pocketflow
@@ -162,3 +165,113 @@ def test_an_anthropic_call_span_has_the_genai_attributes_and_cache_tokens(
         "gen_ai.usage.cache_read.input_tokens": 100,
         "gen_ai.usage.cache_creation.input_tokens": 50,
     }
+
+
+EMBEDDINGS_URL = "https://api.openai.com/v1/embeddings"
+EMBEDDING_REPLY = {
+    "object": "list",
+    "data": [
+        {"object": "embedding", "index": index, "embedding": [0.1 * index, 0.2, 0.3, 0.4]}
+        for index in range(3)
+    ],
+    "model": "text-embedding-3-small",
+    "usage": {"prompt_tokens": 11, "total_tokens": 11},
+}
+
+
+class Index(AsyncNode):
+    async def exec_async(self, prep_res: Any) -> int:
+        embeddings = await pocketflow.embed_async(
+            ["owls", "bats", "moths"], model="openai:text-embedding-3-small", dimensions=4
+        )
+        return len(embeddings.vectors)
+
+
+def run_index() -> None:
+    async def scenario() -> None:
+        try:
+            await AsyncFlow(start=Index()).run_async({})
+        finally:
+            await pocketflow.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_an_embedding_call_is_one_span_of_its_step_with_tokens_and_dimensions(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
+) -> None:
+    pocketflow_env.setenv("OPENAI_API_KEY", TEST_KEY)
+    vendor_http.post(EMBEDDINGS_URL).respond(json=EMBEDDING_REPLY)
+
+    run_index()
+
+    spans = {span.name: span for span in telemetry.spans.get_finished_spans()}
+    assert set(spans) == {
+        "invoke_workflow AsyncFlow",
+        "node Index",
+        "embeddings text-embedding-3-small",
+    }
+    call = spans["embeddings text-embedding-3-small"]
+    node_context = spans["node Index"].context
+    assert call.parent is not None and node_context is not None
+    assert call.parent.span_id == node_context.span_id
+    assert call.kind == SpanKind.CLIENT
+    assert dict(call.attributes or {}) == {
+        "gen_ai.operation.name": "embeddings",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "text-embedding-3-small",
+        "gen_ai.response.model": "text-embedding-3-small",
+        "gen_ai.usage.input_tokens": 11,
+        "gen_ai.embeddings.dimension.count": 4,
+        "pocketflow.llm.model": "openai:text-embedding-3-small",
+        "pocketflow.embeddings.inputs": 3,
+        "pocketflow.embeddings.batches": 1,
+        "pocketflow.llm.attempts": 1,
+    }
+    operations = {
+        (point.attributes or {}).get("gen_ai.operation.name"): point.count
+        for metric in metric_list(telemetry, "gen_ai.client.operation.duration")
+        for point in metric.data.data_points
+        if isinstance(point, HistogramDataPoint)
+    }
+    assert operations == {"embeddings": 1}
+    (tokens,) = [
+        point
+        for metric in metric_list(telemetry, "gen_ai.client.token.usage")
+        for point in metric.data.data_points
+        if isinstance(point, HistogramDataPoint)
+    ]
+    assert (tokens.sum, (tokens.attributes or {})["gen_ai.token.type"]) == (11, "input")
+
+
+def test_a_failed_embedding_call_marks_its_span_with_the_error(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
+) -> None:
+    pocketflow_env.setenv("OPENAI_API_KEY", TEST_KEY)
+    vendor_http.post(EMBEDDINGS_URL).respond(
+        400, json={"error": {"message": "dimensions is too large", "type": "invalid_request"}}
+    )
+
+    with pytest.raises(Exception, match="dimensions is too large"):
+        run_index()
+
+    (call,) = [
+        span
+        for span in telemetry.spans.get_finished_spans()
+        if span.name == "embeddings text-embedding-3-small"
+    ]
+    assert call.status.status_code == StatusCode.ERROR
+    assert (call.attributes or {})["error.type"] == "BadRequestError"
+    assert TEST_KEY not in str(call.attributes) + str(call.status.description)
+
+
+def metric_list(telemetry: Telemetry, name: str) -> list[Any]:
+    data = telemetry.metrics.get_metrics_data()
+    assert data is not None
+    return [
+        metric
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+    ]

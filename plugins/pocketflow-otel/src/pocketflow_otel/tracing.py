@@ -21,7 +21,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvid
 from opentelemetry.util.types import AttributeValue
 
 from pocketflow import hookimpl
-from pocketflow.calls import LLMCallRecord, LLMCallStart
+from pocketflow.calls import EmbeddingCallRecord, EmbeddingCallStart, LLMCallRecord, LLMCallStart
 from pocketflow.cost import all_input_tokens
 from pocketflow.errors import ConfigError
 from pocketflow.files import FileRead
@@ -212,6 +212,61 @@ class FlowTracer:
                 ("output", response.usage.output_tokens),
             ):
                 self.token_usage.record(count, {**metric_attributes, attr.TOKEN_TYPE: token_type})
+
+    # --- embedding calls ----------------------------------------------------------------
+
+    @hookimpl
+    def embedding_call_started(self, call: EmbeddingCallStart) -> None:
+        """Open a CLIENT span for an embedding call, named ``embeddings {model}``.
+
+        One span for the call, however many requests its texts were split into.
+        """
+        request = call.request
+        attributes: dict[str, AttributeValue] = {
+            attr.OPERATION_NAME: "embeddings",
+            attr.PROVIDER_NAME: call.provider,
+            attr.REQUEST_MODEL: request.model,
+            attr.LLM_MODEL_ASKED: call.model,
+            attr.EMBEDDING_INPUTS: len(request.texts),
+        }
+        if request.dimensions is not None:
+            attributes[attr.EMBEDDING_DIMENSIONS] = request.dimensions
+        name = f"embeddings {request.model}"
+        self._open(call, name, self._path(name), attributes, SpanKind.CLIENT)
+
+    @hookimpl
+    def embedding_call_finished(self, record: EmbeddingCallRecord) -> None:
+        """End the call's span with the model that answered and the tokens; record the
+        metrics."""
+        call = record.call
+        frame = _frames.get()
+        if call is None or frame is None or frame.key is not call:
+            return
+        span, embeddings = frame.span, record.embeddings
+        span.set_attribute(attr.LLM_ATTEMPTS, record.attempts)
+        metric_attributes: dict[str, AttributeValue] = {
+            attr.OPERATION_NAME: "embeddings",
+            attr.PROVIDER_NAME: call.provider,
+            attr.REQUEST_MODEL: call.request.model,
+        }
+        if embeddings is not None:
+            span.set_attributes(
+                {
+                    attr.RESPONSE_MODEL: embeddings.model,
+                    attr.INPUT_TOKENS: embeddings.usage.input_tokens,
+                    attr.EMBEDDING_DIMENSIONS: embeddings.dimensions,
+                    attr.EMBEDDING_BATCHES: embeddings.batches,
+                }
+            )
+            metric_attributes[attr.RESPONSE_MODEL] = embeddings.model
+        if record.error is not None:
+            metric_attributes[attr.ERROR_TYPE] = _error_type(record.error)
+        self._close(call, record.error)
+        self.duration.record(record.duration, metric_attributes)
+        if embeddings is not None:
+            self.token_usage.record(
+                embeddings.usage.input_tokens, {**metric_attributes, attr.TOKEN_TYPE: "input"}
+            )
 
     # --- file reads and feedback -------------------------------------------------------
 
