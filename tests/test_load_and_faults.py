@@ -8,12 +8,14 @@ documents), so each call's fate is known beforehand: :func:`expected_fates` repl
 the draw. The core's retry waits run on the fake clock (nothing really sleeps; the
 waits asked for are recorded), the server's latency is real.
 
-Each vendor test makes :data:`CALLS` calls (1,000) as one ``AsyncParallelBatchNode``.
+Each vendor test makes :data:`CALLS` calls (500; ``POCKETFLOW_LOAD_CALLS`` sets another
+number) as one ``AsyncParallelBatchNode``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -30,7 +32,7 @@ from pocketflow.runtime import current_runtime, reset_runtime
 
 from vendor_server import FaultConfig, VendorServer
 
-CALLS = 1000
+CALLS = int(os.environ.get("POCKETFLOW_LOAD_CALLS", "500"))
 MAX_RETRIES = 2
 """Retries allowed per call: a call makes at most 3 attempts."""
 LATENCY = 0.002
