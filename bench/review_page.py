@@ -5,9 +5,9 @@ Fills a sqlite run store in a temporary folder through the store API, starts a r
 first page of 50) over keep-alive HTTP: the first request, then the median and best of
 ``--requests``. Beside it, the median of the store's ``questions("waiting", 5000)``
 alone, in this process, to tell how much of a page is the store; and one question's
-page (a waiting one, and an answered one: the store has no lookup by run, so that page
-reads the questions to find it). Prints one JSON line; the target is a median under 100 ms
-for the first page.
+page (a waiting one, and an answered one, each found by the store's
+``questions_of_run``). Prints one JSON line; the target is a median under 100 ms for
+the first page.
 
     uv run python bench/review_page.py [--answered 10000] [--waiting 1000] [--requests 30]
 """

@@ -31,3 +31,14 @@ class TestSqliteStore(RunStoreContract):
     async def open_again(self, store: RunStore) -> RunStore:
         assert isinstance(store, SqliteRunStore)
         return SqliteRunStore(store.path)
+
+
+class StoreWithoutRunLookup(MemoryRunStore):
+    """A store plugin written before ``questions_of_run``: it inherits the default."""
+
+    questions_of_run = RunStore.questions_of_run
+
+
+class TestTheDefaultRunLookup(RunStoreContract):
+    async def open_store(self) -> RunStore:
+        return StoreWithoutRunLookup(f"contract-{next(_names)}")

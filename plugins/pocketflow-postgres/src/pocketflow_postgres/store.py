@@ -295,11 +295,17 @@ class PostgresRunStore(RunStore):
     ) -> list[Question]:
         """Questions, newest first, with their run's flow, steps and tokens."""
 
+        if status:
+            return await self._questions("questions_of", (status, limit))
+        return await self._questions("questions", (limit,))
+
+    async def questions_of_run(self, run_id: str) -> list[Question]:
+        """The run's questions, newest first, with its flow, steps and tokens (by its key)."""
+        return await self._questions("questions_of_run", (run_id, None))
+
+    async def _questions(self, query: str, arguments: tuple[Any, ...]) -> list[Question]:
         async def work(conn: Conn) -> list[Question]:
-            if status:
-                cursor = await conn.execute(self._sql["questions_of"], (status, limit))
-            else:
-                cursor = await conn.execute(self._sql["questions"], (limit,))
+            cursor = await conn.execute(self._sql[query], arguments)
             found = []
             for row in await cursor.fetchall():
                 question = _question(row[:-4])
@@ -536,6 +542,7 @@ def _statements(schema: str) -> dict[str, str]:
             WHERE run_id IN (SELECT run_id FROM question)""",
         "questions": _questions_sql(s, ""),
         "questions_of": _questions_sql(s, "WHERE q.status = %s"),
+        "questions_of_run": _questions_sql(s, "WHERE q.run_id = %s"),
         "claim": f"""
             WITH picked AS (
                 SELECT run_id, updated FROM {s}.runs WHERE status = 'queued'

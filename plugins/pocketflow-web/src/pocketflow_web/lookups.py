@@ -1,7 +1,7 @@
 """Reading questions from the run store for the pages and the API.
 
-The store contract offers ``questions(status, limit)``, newest first; filters by flow
-and audience, and finding one run's question, happen here over what it returns.
+The store contract offers ``questions(status, limit)``, newest first, and one run's
+``questions_of_run(run_id)``; filters by flow and audience happen here.
 """
 
 from __future__ import annotations
@@ -39,19 +39,14 @@ async def recent_answers(
 async def question_of(
     store: RunStore, run_id: str, *, waiting_only: bool = False
 ) -> Question | None:
-    """The run's waiting question, else (unless ``waiting_only``) its latest one.
-
-    The store contract has no lookup by run: this reads the waiting questions (or, for
-    a run that waits on none, all of them) and picks the run's.
-    """
+    """The run's waiting question, else (unless ``waiting_only``) its latest one."""
     info = await store.get(run_id)
     if info is None or (waiting_only and info.status != "waiting"):
         return None
-    status: QuestionStatus | None = "waiting" if info.status == "waiting" else None
-    for question in await store.questions(status, FETCH_LIMIT * 20):
-        if question.run_id == run_id and (status is None or question.status == status):
-            return question
-    return None
+    questions = await store.questions_of_run(run_id)
+    if info.status == "waiting":
+        return next((q for q in questions if q.status == "waiting"), None)
+    return questions[0] if questions else None
 
 
 def distinct(values: Sequence[str | None]) -> list[str]:

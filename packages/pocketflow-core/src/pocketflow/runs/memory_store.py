@@ -170,19 +170,21 @@ class MemoryRunStore(RunStore):
         """Questions, newest first, with their run's flow, steps and tokens."""
         with self._lock:
             found = [
-                replace(
-                    q,
-                    flow=run.info.flow,
-                    steps=run.info.steps,
-                    input_tokens=run.info.input_tokens,
-                    output_tokens=run.info.output_tokens,
-                )
+                _with_run(q, run.info)
                 for run in self._runs.values()
                 for q in run.questions
                 if status is None or q.status == status
             ]
         found.sort(key=lambda question: question.asked, reverse=True)
         return found[:limit]
+
+    async def questions_of_run(self, run_id: str) -> list[Question]:
+        """The run's questions, newest first, with its flow, steps and tokens."""
+        with self._lock:
+            run = self._runs.get(run_id)
+            found = [] if run is None else [_with_run(q, run.info) for q in run.questions]
+        found.sort(key=lambda question: question.asked, reverse=True)
+        return found
 
     async def claim(self, owner: str, lease_until: float, now: float, limit: int) -> list[RunInfo]:
         """Take up to ``limit`` queued runs, oldest first."""
@@ -258,3 +260,14 @@ class MemoryRunStore(RunStore):
             for run_id in ids:
                 del self._runs[run_id]
             return len(ids)
+
+
+def _with_run(question: Question, info: RunInfo) -> Question:
+    """A copy of ``question`` with its run's flow, steps and tokens filled in."""
+    return replace(
+        question,
+        flow=info.flow,
+        steps=info.steps,
+        input_tokens=info.input_tokens,
+        output_tokens=info.output_tokens,
+    )

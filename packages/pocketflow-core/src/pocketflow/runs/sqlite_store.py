@@ -334,14 +334,22 @@ class SqliteRunStore(RunStore):
         self, status: QuestionStatus | None = "waiting", limit: int = 100
     ) -> list[Question]:
         """Questions, newest first, with their run's flow, steps and tokens."""
-        where, arguments = ("WHERE q.status = ?", (status,)) if status else ("", ())
+        if status:
+            return self._questions("WHERE q.status = ?", (status, limit))
+        return self._questions("", (limit,))
+
+    async def questions_of_run(self, run_id: str) -> list[Question]:
+        """The run's questions, newest first, with its flow, steps and tokens (by its key)."""
+        return self._questions("WHERE q.run_id = ?", (run_id, -1))
+
+    def _questions(self, where: str, arguments: tuple[Any, ...]) -> list[Question]:
         columns = ", ".join(f"q.{c.strip()}" for c in _QUESTION_COLUMNS.split(","))
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {columns}, r.flow, r.steps, r.input_tokens, r.output_tokens "
                 f"FROM run_questions q JOIN runs r ON r.run_id = q.run_id {where} "
                 "ORDER BY q.asked DESC LIMIT ?",
-                (*arguments, limit),
+                arguments,
             ).fetchall()
         found = []
         for row in rows:

@@ -27,6 +27,7 @@ RunStatus = Literal["queued", "running", "waiting", "failed", "done", "cancelled
 ``waiting``: stopped on a question nobody answered yet."""
 STATUSES: tuple[RunStatus, ...] = ("queued", "running", "waiting", "failed", "done", "cancelled")
 QuestionStatus = Literal["waiting", "answered", "expired"]
+_EVERY_QUESTION = 2**62  # a limit no store reaches
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,15 @@ class RunStore(ABC):
         self, status: QuestionStatus | None = "waiting", limit: int = 100
     ) -> list[Question]:
         """Questions, newest first, with their run's flow, steps and tokens filled in."""
+
+    async def questions_of_run(self, run_id: str) -> list[Question]:
+        """The run's questions, newest first, with its flow, steps and tokens filled in.
+
+        This default reads every question and keeps the run's; the built-in stores and
+        pocketflow-postgres look them up by run instead (a page showing one question
+        must not read them all).
+        """
+        return [q for q in await self.questions(None, _EVERY_QUESTION) if q.run_id == run_id]
 
     @abstractmethod
     async def claim(self, owner: str, lease_until: float, now: float, limit: int) -> list[RunInfo]:

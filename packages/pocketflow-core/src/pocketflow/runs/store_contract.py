@@ -385,6 +385,27 @@ class RunStoreContract:
         assert [q.run_id for q in await store.questions(None, limit=2)] == ["r0", "r1"]
         assert [q.run_id for q in await store.questions("answered")] == ["r1"]
 
+    @store_test
+    async def test_questions_of_one_run_newest_first(self, store: RunStore) -> None:
+        """questions_of_run() gives that run's questions only, newest first, filled in."""
+        for run_id in ("r1", "r2"):
+            await start_new(store, run_id)
+            await store.suspend(run_id, A, replace(new_question(), run_id=run_id))
+        await store.answer("r1", "deny", "again", b'"deny"', NOW + 6)
+        await load(store, "r1", A, NOW + 7)
+        await store.commit("r1", A, new_commit("1", 1, tokens=(3, 4)))
+        later = new_question(key="1|post|0", asked=NOW + 8)
+        await store.suspend("r1", A, replace(later, run_id="r1"))
+        found = await store.questions_of_run("r1")
+        assert [(q.key, q.status) for q in found] == [
+            ("1|post|0", "waiting"), ("0|post|0", "answered"),
+        ]  # fmt: skip
+        assert {(q.run_id, q.flow, q.steps, q.input_tokens) for q in found} == {
+            ("r1", "tests.Flow", 1, 3),
+        }
+        assert [q.run_id for q in await store.questions_of_run("r2")] == ["r2"]
+        assert await store.questions_of_run("nope") == []
+
     # --- workers: claim and requeue -----------------------------------------------------
 
     @store_test
