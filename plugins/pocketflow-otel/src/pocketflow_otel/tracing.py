@@ -162,13 +162,9 @@ class FlowTracer:
     def llm_call_started(self, call: LLMCallStart) -> None:
         """Open a CLIENT span for an LLM call, named ``chat {model}``."""
         request = call.request
-        attributes: dict[str, AttributeValue] = {
-            attr.OPERATION_NAME: "chat",
-            attr.PROVIDER_NAME: call.provider,
-            attr.REQUEST_MODEL: request.model,
-            attr.LLM_MODEL_ASKED: call.model,
-            attr.LLM_STREAM: call.stream,
-        }
+        attributes = _operation("chat", call.provider, request.model)
+        attributes[attr.LLM_MODEL_ASKED] = call.model
+        attributes[attr.LLM_STREAM] = call.stream
         optional = {
             attr.REQUEST_TEMPERATURE: request.temperature,
             attr.REQUEST_MAX_TOKENS: request.max_tokens,
@@ -185,18 +181,14 @@ class FlowTracer:
     def llm_call_finished(self, record: LLMCallRecord) -> None:
         """End the call's span with the response's attributes; record the metrics."""
         call = record.call
-        frame = _frames.get()
-        if call is None or frame is None or frame.key is not call:
+        frame = _call_frame(call)
+        if call is None or frame is None:
             return
         span, response = frame.span, record.response
         span.set_attribute(attr.LLM_ATTEMPTS, record.attempts)
         for retry in range(1, record.attempts):
             span.add_event("gen_ai.retry", {"pocketflow.llm.attempt": retry + 1})
-        metric_attributes: dict[str, AttributeValue] = {
-            attr.OPERATION_NAME: "chat",
-            attr.PROVIDER_NAME: call.provider,
-            attr.REQUEST_MODEL: call.request.model,
-        }
+        metric_attributes = _operation("chat", call.provider, call.request.model)
         input_tokens = 0
         if response is not None:
             input_tokens = all_input_tokens(_kind(response.provider), response.usage)
@@ -222,13 +214,9 @@ class FlowTracer:
         One span for the call, however many requests its texts were split into.
         """
         request = call.request
-        attributes: dict[str, AttributeValue] = {
-            attr.OPERATION_NAME: "embeddings",
-            attr.PROVIDER_NAME: call.provider,
-            attr.REQUEST_MODEL: request.model,
-            attr.LLM_MODEL_ASKED: call.model,
-            attr.EMBEDDING_INPUTS: len(request.texts),
-        }
+        attributes = _operation("embeddings", call.provider, request.model)
+        attributes[attr.LLM_MODEL_ASKED] = call.model
+        attributes[attr.EMBEDDING_INPUTS] = len(request.texts)
         if request.dimensions is not None:
             attributes[attr.EMBEDDING_DIMENSIONS] = request.dimensions
         name = f"embeddings {request.model}"
@@ -239,16 +227,12 @@ class FlowTracer:
         """End the call's span with the model that answered and the tokens; record the
         metrics."""
         call = record.call
-        frame = _frames.get()
-        if call is None or frame is None or frame.key is not call:
+        frame = _call_frame(call)
+        if call is None or frame is None:
             return
         span, embeddings = frame.span, record.embeddings
         span.set_attribute(attr.LLM_ATTEMPTS, record.attempts)
-        metric_attributes: dict[str, AttributeValue] = {
-            attr.OPERATION_NAME: "embeddings",
-            attr.PROVIDER_NAME: call.provider,
-            attr.REQUEST_MODEL: call.request.model,
-        }
+        metric_attributes = _operation("embeddings", call.provider, call.request.model)
         if embeddings is not None:
             span.set_attributes(
                 {
@@ -346,6 +330,23 @@ def _shown_location(location: str) -> str:
     host = parts.hostname or ""
     netloc = f"{host}:{parts.port}" if parts.port else host
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _operation(operation: str, provider: str, model: str) -> dict[str, AttributeValue]:
+    """What every span and metric point of a GenAI call carries."""
+    return {
+        attr.OPERATION_NAME: operation,
+        attr.PROVIDER_NAME: provider,
+        attr.REQUEST_MODEL: model,
+    }
+
+
+def _call_frame(call: object) -> _Frame | None:
+    """The open span of ``call`` (a call's start record), if it is the current one."""
+    frame = _frames.get()
+    if call is None or frame is None or frame.key is not call:
+        return None  # no observer saw it start (e.g. it failed to begin)
+    return frame
 
 
 def _error_type(error: BaseException) -> str:
