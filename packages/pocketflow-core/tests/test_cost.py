@@ -97,6 +97,14 @@ def test_import_pocketflow_does_not_load_the_price_table() -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_a_cost_the_provider_reports_is_used_unless_the_user_prices_the_model() -> None:
+    usage = Usage(input_tokens=1_000, output_tokens=100)
+    prices = {"acme:m1": {"input": 2.0, "output": 10.0}}
+    assert estimate_cost("acme", "m2", usage, prices, reported=0.25) == 0.25
+    assert estimate_cost("acme", "m1", usage, prices, reported=0.25) == pytest.approx(0.003)
+    assert estimate_cost("acme", "m2", usage, prices) is None  # the table knows no acme
+
+
 USAGES = (
     Usage(input_tokens=1_234, output_tokens=567),
     Usage(input_tokens=90_000, output_tokens=12, cache_read_tokens=40_000),

@@ -82,6 +82,21 @@ def test_on_mistral_through_litellm_deny_once_then_approve(
     assert usage.cost is not None and usage.cost > 0  # from LiteLLM's own price table
 
 
+def test_the_users_prices_overrule_litellms_cost(
+    document: Path, vendor_http: respx.MockRouter
+) -> None:
+    configure("litellm:mistral/mistral-large-latest")
+    with Path("pocketflow.toml").open("a", encoding="utf-8") as config:
+        config.write('[prices."litellm:mistral/mistral-large-latest"]\ninput = 1.0\noutput = 2.0\n')
+    vendor_http.post(MISTRAL_URL).respond(
+        json=chat_completion("Otters hold hands.", prompt_tokens=20)
+    )
+    shared, usage = run_flow(document)
+    assert shared["outcome"] == "approved"
+    assert (usage.calls, usage.input_tokens, usage.output_tokens) == (2, 40, 6)
+    assert usage.cost == pytest.approx((40 * 1.0 + 6 * 2.0) / 1_000_000)
+
+
 def test_on_claude_through_litellm_by_the_same_file(
     document: Path, vendor_http: respx.MockRouter
 ) -> None:

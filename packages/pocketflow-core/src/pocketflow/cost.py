@@ -77,12 +77,15 @@ def estimate_cost(
     prices: Mapping[str, Mapping[str, float]],
     kind: str | None = None,
     asked: str | None = None,
+    reported: float | None = None,
 ) -> float | None:
     """US dollars that ``usage`` of ``provider:model`` cost, or None when unknown.
 
     ``kind`` is the provider's implementation (``openai`` for a ``deepseek`` provider);
     ``asked`` the model string the call named, which a ``[prices]`` entry may use too
-    (a vendor may answer as ``gpt-4o-mini-2024-07-18`` when asked for ``gpt-4o-mini``).
+    (a vendor may answer as ``gpt-4o-mini-2024-07-18`` when asked for ``gpt-4o-mini``);
+    ``reported`` the cost the provider itself worked out (LiteLLM does), which only the
+    user's ``[prices]`` overrule.
     """
     input_tokens = all_input_tokens(kind or provider, usage)
     own = prices.get(f"{provider}:{model}")
@@ -90,6 +93,8 @@ def estimate_cost(
         own = prices.get(asked)
     if own is not None:
         return _priced(own, usage, input_tokens)
+    if reported is not None:
+        return reported
     if provider in _UNPRICED_PROVIDERS:
         return None
     return _from_table(provider, model, usage, input_tokens)

@@ -123,7 +123,7 @@ def _finish(
     attempts: policy.Attempts,
     call: LLMCallStart | None = None,
 ) -> None:
-    if response is not None and response.cost is None:
+    if response is not None:
         response.cost = _cost(runtime, requested, response)
     record = LLMCallRecord(
         model=requested,
@@ -196,8 +196,9 @@ def _cost(runtime: Runtime, requested: str, response: LLMResponse) -> float | No
     config = runtime.config
     kind = config.providers.get(response.provider, {}).get("kind")
     return estimate_cost(
-        response.provider, response.model, response.usage, config.prices, kind, requested
-    )
+        response.provider, response.model, response.usage, config.prices, kind, requested,
+        response.cost,
+    )  # fmt: skip
 
 
 def _started(

@@ -111,7 +111,8 @@ class LLMResponse:
     model asked to call; ``output`` the validated structured output, when a type or
     schema was asked for. ``request_id`` is the vendor's id of the HTTP request (for
     support tickets), ``response_id`` its id of the answer. ``cost`` is the estimated
-    price in US dollars (:mod:`pocketflow.cost`), None when unknown.
+    price in US dollars (:mod:`pocketflow.cost`), None when unknown; a provider may
+    set it from its vendor's own figure, which the user's ``[prices]`` overrule.
     """
 
     text: str
