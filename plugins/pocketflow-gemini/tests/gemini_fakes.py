@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+import google.auth.credentials
+
 API_KEY = "AIza-test-0123456789abcdef"
 MODEL = "gemini-2.5-flash"
 API = "https://generativelanguage.googleapis.com/v1beta"
@@ -69,3 +71,22 @@ def error_json(status: int, message: str) -> dict[str, Any]:
 def sse(*chunks: dict[str, Any]) -> bytes:
     """``chunks`` as a ``streamGenerateContent?alt=sse`` body."""
     return b"".join(b"data: " + json.dumps(c).encode() + b"\r\n\r\n" for c in chunks)
+
+
+class FakeCredentials(google.auth.credentials.Credentials):
+    """Credentials that hold a token already (no refresh over the network)."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.token = "ya29.test-token"
+
+    def refresh(self, request: Any) -> None:
+        self.token = "ya29.test-token"
+
+    @property
+    def expired(self) -> bool:
+        return False
+
+    @property
+    def valid(self) -> bool:
+        return True

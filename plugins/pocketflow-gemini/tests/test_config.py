@@ -7,13 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import google.auth
-import google.auth.credentials
 import pytest
 import respx
-from gemini_fakes import MODEL, Runner, text_json
+from gemini_fakes import MODEL, FakeCredentials, Runner, text_json
 
 from pocketflow import call_llm_async
 from pocketflow.errors import ConfigError, MissingKeyError
@@ -88,25 +86,6 @@ def test_vertex_without_credentials_says_how_to_get_them(
     pocketflow_env.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp_path / "missing.json"))
     with pytest.raises(ConfigError, match="gcloud auth application-default login"):
         run(call_llm_async("Hi"))
-
-
-class FakeCredentials(google.auth.credentials.Credentials):
-    """Credentials that hold a token already (no refresh over the network)."""
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self.token = "ya29.test-token"
-
-    def refresh(self, request: Any) -> None:
-        self.token = "ya29.test-token"
-
-    @property
-    def expired(self) -> bool:
-        return False
-
-    @property
-    def valid(self) -> bool:
-        return True
 
 
 def test_vertex_calls_the_project_location_endpoint_with_a_bearer_token(

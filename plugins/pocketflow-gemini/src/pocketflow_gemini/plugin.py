@@ -58,5 +58,5 @@ def register_llm_providers(register: RegisterLLMProvider) -> None:
         make_vertex,
         settings=VERTEX_SETTINGS,
         description="Google Gemini models on Vertex AI, application default credentials",
-        abilities=("chat", "stream", "structured", "tools"),
+        abilities=("chat", "stream", "structured", "tools", "embed"),
     )

@@ -13,6 +13,7 @@ loop, made on first use, closed by :meth:`aclose`.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import httpx2
@@ -27,6 +28,7 @@ from pocketflow.providers import (
     LLMResponse,
     PerLoop,
     ProviderSettings,
+    Usage,
 )
 from pocketflow_gemini.body import embed_body, generate_body
 from pocketflow_gemini.client import Session, make_session
@@ -38,6 +40,14 @@ from pocketflow_gemini.replies import (
     load_json,
     parse_embeddings,
     parse_reply,
+)
+from pocketflow_gemini.vertex_embeddings import (
+    BATCH_INPUTS,
+    PREDICT_INPUTS,
+    batch_embed_body,
+    parse_predictions,
+    predict_body,
+    speaks_batch_embed,
 )
 
 MAX_EMBEDDING_INPUTS = 100
@@ -152,10 +162,17 @@ class GeminiProvider(LLMProvider):
 
 class VertexProvider(GeminiProvider):
     """Gemini models on Vertex AI (``kind = "vertex"``): a project, a location and
-    application default credentials instead of an API key. Embeddings go through the
-    Gemini API only (Vertex AI's ``predict`` endpoint is not mapped)."""
+    application default credentials instead of an API key. Embedding models speak
+    ``batchEmbedContents`` (Gemini ones, 100 texts per request) or ``predict`` (the
+    others, 250 texts per request, with token counts)."""
 
     capabilities = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
+    _batch_embedding = replace(capabilities, embeddings=True, max_embedding_inputs=BATCH_INPUTS)
+    _predict_embedding = replace(capabilities, embeddings=True, max_embedding_inputs=PREDICT_INPUTS)
+
+    def capabilities_for(self, model: str) -> Capabilities:
+        """Every model may embed; how many texts per request depends on its wire."""
+        return self._batch_embedding if speaks_batch_embed(model) else self._predict_embedding
 
     def _resolve(self) -> Connection:
         """Project, location and credentials."""
@@ -167,5 +184,22 @@ class VertexProvider(GeminiProvider):
         return model if "/" in model else f"publishers/google/models/{model}"
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
-        """Refused: see the class docstring."""
-        return await LLMProvider.embed(self, request)
+        """Vectors for one request's texts, by ``batchEmbedContents`` or ``predict``."""
+        session = self._sessions.get()
+        batch = speaks_batch_embed(request.model)
+        verb = "batchEmbedContents" if batch else "predict"
+        body = batch_embed_body(request) if batch else predict_body(request)
+        try:
+            text = await self._post(session, f"{self.model_path(request.model)}:{verb}", body)
+        except SDK_ERRORS as error:
+            raise translate(error, self._context(session, request.model)) from error
+        context = ReplyContext(self.name, request.model)
+        count = len(request.texts)
+        if batch:
+            vectors, tokens = parse_embeddings(text, count, context), 0
+        else:
+            vectors, tokens = parse_predictions(text, count, context)
+        return EmbeddingResponse(
+            vectors=vectors, model=request.model, provider=self.name,
+            usage=Usage(input_tokens=tokens),
+        )  # fmt: skip

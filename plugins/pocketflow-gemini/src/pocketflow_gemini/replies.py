@@ -182,11 +182,15 @@ def parse_reply(text: str, context: ReplyContext) -> LLMResponse:
 def parse_embeddings(text: str, count: int, context: ReplyContext) -> list[list[float]]:
     """The vectors of a ``batchEmbedContents`` reply, checked to be ``count`` lists of
     numbers."""
-    data = load_json(text, context)
-    embeddings = data.get("embeddings")
+    embeddings = load_json(text, context).get("embeddings")
     if not isinstance(embeddings, list) or len(embeddings) != count:
         got = len(embeddings) if isinstance(embeddings, list) else "no"
         raise context.malformed(f"the reply has {got} embeddings for {count} texts")
+    return vectors_of(embeddings, context)
+
+
+def vectors_of(embeddings: list[Any], context: ReplyContext) -> list[list[float]]:
+    """Each embedding's ``values``, checked to be a list of numbers."""
     vectors = []
     for embedding in embeddings:
         values = embedding.get("values") if isinstance(embedding, Mapping) else None
