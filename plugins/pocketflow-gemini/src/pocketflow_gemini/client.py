@@ -79,6 +79,9 @@ def make_client(connection: Connection, settings: ProviderSettings, size: int) -
         headers=dict(settings.headers),
         httpx_async_client=http,
         httpx_client=sync_http,
+        # The SDK also makes an SSL context for its websockets (the Live API), reading
+        # the CA bundle again (50 ms a client) unless it is given one: the shared one.
+        async_client_args={"ssl": tls},
         retry_options=None,
     )
     if connection.vertex:
