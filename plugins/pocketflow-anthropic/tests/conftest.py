@@ -3,9 +3,7 @@ Messages API endpoint, and a runner that closes the clients it made."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +11,7 @@ import anthropic
 import pytest
 import respx
 
-import pocketflow
+from pocketflow.testing import run_and_close
 
 sys.path.insert(0, str(Path(__file__).parent))
 from anthropic_fakes import API_KEY, MESSAGES_URL, MODEL, Runner
@@ -36,16 +34,6 @@ def messages_api(vendor_http: respx.MockRouter) -> respx.Route:
 @pytest.fixture
 def run() -> Runner:
     """Run a coroutine on a new event loop, then close the runtime's clients on it."""
-
-    def run_and_close(coroutine: Coroutine[Any, Any, Any]) -> Any:
-        async def main() -> Any:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(main())
-
     return run_and_close
 
 

@@ -3,16 +3,13 @@ Gemini API, and a runner that closes the clients it made."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 import pytest
 import respx
 
-import pocketflow
+from pocketflow.testing import run_and_close
 
 sys.path.insert(0, str(Path(__file__).parent))
 from gemini_fakes import API_KEY, MODEL, URL_PATTERN, Runner
@@ -35,14 +32,4 @@ def gemini_api(vendor_http: respx.MockRouter) -> respx.Route:
 @pytest.fixture
 def run() -> Runner:
     """Run a coroutine on a new event loop, then close the runtime's clients on it."""
-
-    def run_and_close(coroutine: Coroutine[Any, Any, Any]) -> Any:
-        async def main() -> Any:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(main())
-
     return run_and_close

@@ -7,7 +7,6 @@ mocked with respx (LiteLLM sends through httpx); nothing reaches the network.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-import pocketflow
+from pocketflow.testing import run_and_close
 from pocketflow_litellm.loader import LOADER
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,14 +56,4 @@ def litellm_env(
 @pytest.fixture
 def run() -> Callable[[Coroutine[Any, Any, T]], T]:
     """Run a coroutine on a fresh event loop, then close the runtime's clients."""
-
-    def run_one(coroutine: Coroutine[Any, Any, T]) -> T:
-        async def scenario() -> T:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(scenario())
-
-    return run_one
+    return run_and_close

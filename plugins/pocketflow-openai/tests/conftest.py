@@ -7,7 +7,6 @@ network. Replies as the API sends them are built by ``openai_fakes``.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-import pocketflow
+from pocketflow.testing import run_and_close
 
 sys.path.insert(0, str(Path(__file__).parent))
 from openai_fakes import SECRET
@@ -48,14 +47,4 @@ def openai_env(pocketflow_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 @pytest.fixture
 def run() -> Callable[[Coroutine[Any, Any, T]], T]:
     """Run a coroutine on a fresh event loop, then close the runtime's clients."""
-
-    def run_one(coroutine: Coroutine[Any, Any, T]) -> T:
-        async def scenario() -> T:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(scenario())
-
-    return run_one
+    return run_and_close

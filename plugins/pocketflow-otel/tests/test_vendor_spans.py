@@ -15,7 +15,7 @@ from otel_support import Telemetry
 
 import pocketflow
 from pocketflow import AsyncFlow, AsyncNode, call_llm_async
-from pocketflow.testing import FakeClock
+from pocketflow.testing import FakeClock, run_and_close
 
 CHAT_URL = "https://api.openai.com/v1/chat/completions"
 TEST_KEY = "sk-test-otel-0123456789"
@@ -188,13 +188,7 @@ class Index(AsyncNode):
 
 
 def run_index() -> None:
-    async def scenario() -> None:
-        try:
-            await AsyncFlow(start=Index()).run_async({})
-        finally:
-            await pocketflow.aclose()
-
-    asyncio.run(scenario())
+    run_and_close(AsyncFlow(start=Index()).run_async({}))
 
 
 def test_an_embedding_call_is_one_span_of_its_step_with_tokens_and_dimensions(

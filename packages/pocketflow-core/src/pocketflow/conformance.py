@@ -27,13 +27,12 @@ from __future__ import annotations
 import asyncio
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal
 
 import pytest
 
-import pocketflow
 from pocketflow import call_llm_async, complete_async, stream_llm_async, track_usage
 from pocketflow.errors import (
     AuthenticationError,
@@ -41,9 +40,7 @@ from pocketflow.errors import (
     MalformedResponseError,
 )
 from pocketflow.parts import ImagePart, TextPart, ToolCall
-from pocketflow.testing import fake_clock, mock_vendor_http
-
-T = TypeVar("T")
+from pocketflow.testing import fake_clock, mock_vendor_http, run_and_close
 
 SECRET = "sk-conformance-0123456789abcdef"
 """The API key the suite configures; no error message may contain it."""
@@ -175,15 +172,7 @@ class WireSuite:
     def _bodies(self) -> list[dict[str, Any]]:
         return [json.loads(call.request.content) for call in self.route.calls]
 
-    @staticmethod
-    def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-        async def scenario() -> T:
-            try:
-                return await coroutine
-            finally:
-                await pocketflow.aclose()
-
-        return asyncio.run(scenario())
+    _run = staticmethod(run_and_close)
 
 
 class ProviderConformance(WireSuite):

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -35,8 +35,6 @@ from pocketflow import embed_async, track_usage
 from pocketflow.conformance import SECRET, WireSuite
 from pocketflow.errors import AuthenticationError, MalformedResponseError
 from pocketflow.testing import fake_clock, mock_vendor_http
-
-T = TypeVar("T")
 
 
 class EmbeddingWire(ABC):

@@ -173,11 +173,11 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` on the background loop, in the caller's context; return its result."""
     context = contextvars.copy_context()
     if _exiting and (_background is None or not _background.loop.is_running()):
-        return _run_here(_in_context(context, coroutine))
+        return run_and_close(_in_context(context, coroutine))
     try:
         background = _background_loop()
     except RuntimeError:  # no new thread at interpreter shutdown
-        return _run_here(_in_context(context, coroutine))
+        return run_and_close(_in_context(context, coroutine))
     if threading.current_thread() is background.thread:
         coroutine.close()
         raise SyncTwinError(REENTRY_HINT)
@@ -193,8 +193,12 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
         raise
 
 
-def _run_here(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run ``coroutine`` on a new loop in this thread, closing the clients it made there."""
+def run_and_close(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` on a new event loop in this thread, then close the clients the
+    runtime made on that loop (whatever the outcome); return its result.
+
+    Also what a test uses to run one scenario: ``pocketflow.testing.run_and_close``.
+    """
     from pocketflow.runtime import aclose
 
     async def call_then_close() -> T:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pocketflow import offline, policy
 from pocketflow.offline import Reply, Script
 from pocketflow.parts import ToolCall
+from pocketflow.sync import run_and_close as run_and_close
 
 if TYPE_CHECKING:
     import respx
