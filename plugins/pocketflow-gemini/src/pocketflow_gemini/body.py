@@ -129,6 +129,10 @@ def _tool_choice(choice: ToolChoice) -> dict[str, Any]:
     return {"mode": "ANY", "allowedFunctionNames": [choice]}
 
 
+BATCH_EMBED_INPUTS = 100
+"""Texts per ``batchEmbedContents`` request, at most (on the Gemini API and Vertex AI)."""
+
+
 def embed_body(request: EmbeddingRequest) -> dict[str, Any]:
     """The JSON body of a ``batchEmbedContents`` call: one request per text.
 

@@ -30,7 +30,7 @@ from pocketflow.providers import (
     ProviderSettings,
     Usage,
 )
-from pocketflow_gemini.body import embed_body, generate_body
+from pocketflow_gemini.body import BATCH_EMBED_INPUTS, embed_body, generate_body
 from pocketflow_gemini.client import Session, make_session
 from pocketflow_gemini.connection import Connection, gemini_connection, vertex_connection
 from pocketflow_gemini.errors import CallContext, translate
@@ -42,16 +42,12 @@ from pocketflow_gemini.replies import (
     parse_reply,
 )
 from pocketflow_gemini.vertex_embeddings import (
-    BATCH_INPUTS,
     PREDICT_INPUTS,
     batch_embed_body,
     parse_predictions,
     predict_body,
     speaks_batch_embed,
 )
-
-MAX_EMBEDDING_INPUTS = 100
-"""Texts per ``batchEmbedContents`` request, at most (the Gemini API's limit)."""
 
 SDK_ERRORS = (genai_errors.APIError, httpx2.HTTPError, ValueError)
 """What a call may raise below the provider: vendor errors, transport errors, bad JSON."""
@@ -70,7 +66,7 @@ class GeminiProvider(LLMProvider):
         tools=True,
         parts=ALL_PARTS,
         embeddings=True,
-        max_embedding_inputs=MAX_EMBEDDING_INPUTS,
+        max_embedding_inputs=BATCH_EMBED_INPUTS,
     )
 
     def __init__(self, settings: ProviderSettings) -> None:
@@ -133,16 +129,29 @@ class GeminiProvider(LLMProvider):
         yield folded.response()
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
-        """Vectors for up to 100 texts, by one ``batchEmbedContents`` request."""
+        """Vectors for one request's texts (at most ``max_embedding_inputs`` of them)."""
         session = self._sessions.get()
-        path = f"{self.model_path(request.model)}:batchEmbedContents"
+        verb, body = self._embedding_request(request)
         try:
-            text = await self._post(session, path, embed_body(request))
+            text = await self._post(session, f"{self.model_path(request.model)}:{verb}", body)
         except SDK_ERRORS as error:
             raise translate(error, self._context(session, request.model)) from error
         context = ReplyContext(self.name, request.model)
-        vectors = parse_embeddings(text, len(request.texts), context)
-        return EmbeddingResponse(vectors=vectors, model=request.model, provider=self.name)
+        vectors, tokens = self._embedding_reply(request.model, text, len(request.texts), context)
+        return EmbeddingResponse(
+            vectors=vectors, model=request.model, provider=self.name,
+            usage=Usage(input_tokens=tokens),
+        )  # fmt: skip
+
+    def _embedding_request(self, request: EmbeddingRequest) -> tuple[str, dict[str, Any]]:
+        """The method an embedding request goes to, and its body: ``batchEmbedContents``."""
+        return "batchEmbedContents", embed_body(request)
+
+    def _embedding_reply(
+        self, model: str, text: str, count: int, context: ReplyContext
+    ) -> tuple[list[list[float]], int]:
+        """The vectors of a reply, and the tokens it counted (the Gemini API counts none)."""
+        return parse_embeddings(text, count, context), 0
 
     def _context(self, session: Session, model: str) -> CallContext:
         connection = session.connection
@@ -167,7 +176,9 @@ class VertexProvider(GeminiProvider):
     others, 250 texts per request, with token counts)."""
 
     capabilities = Capabilities(structured_output="json_schema", tools=True, parts=ALL_PARTS)
-    _batch_embedding = replace(capabilities, embeddings=True, max_embedding_inputs=BATCH_INPUTS)
+    _batch_embedding = replace(
+        capabilities, embeddings=True, max_embedding_inputs=BATCH_EMBED_INPUTS
+    )
     _predict_embedding = replace(capabilities, embeddings=True, max_embedding_inputs=PREDICT_INPUTS)
 
     def capabilities_for(self, model: str) -> Capabilities:
@@ -183,23 +194,16 @@ class VertexProvider(GeminiProvider):
         before it); a name holding a "/" is taken as a path already."""
         return model if "/" in model else f"publishers/google/models/{model}"
 
-    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
-        """Vectors for one request's texts, by ``batchEmbedContents`` or ``predict``."""
-        session = self._sessions.get()
-        batch = speaks_batch_embed(request.model)
-        verb = "batchEmbedContents" if batch else "predict"
-        body = batch_embed_body(request) if batch else predict_body(request)
-        try:
-            text = await self._post(session, f"{self.model_path(request.model)}:{verb}", body)
-        except SDK_ERRORS as error:
-            raise translate(error, self._context(session, request.model)) from error
-        context = ReplyContext(self.name, request.model)
-        count = len(request.texts)
-        if batch:
-            vectors, tokens = parse_embeddings(text, count, context), 0
-        else:
-            vectors, tokens = parse_predictions(text, count, context)
-        return EmbeddingResponse(
-            vectors=vectors, model=request.model, provider=self.name,
-            usage=Usage(input_tokens=tokens),
-        )  # fmt: skip
+    def _embedding_request(self, request: EmbeddingRequest) -> tuple[str, dict[str, Any]]:
+        """``batchEmbedContents`` for a Gemini embedding model, else ``predict``."""
+        if speaks_batch_embed(request.model):
+            return "batchEmbedContents", batch_embed_body(request)
+        return "predict", predict_body(request)
+
+    def _embedding_reply(
+        self, model: str, text: str, count: int, context: ReplyContext
+    ) -> tuple[list[list[float]], int]:
+        """A ``predict`` reply counts each text's tokens; ``batchEmbedContents`` none."""
+        if speaks_batch_embed(model):
+            return parse_embeddings(text, count, context), 0
+        return parse_predictions(text, count, context)

@@ -15,8 +15,6 @@ from typing import Any
 from pocketflow.providers import EmbeddingRequest
 from pocketflow_gemini.replies import ReplyContext, load_json, vectors_of
 
-BATCH_INPUTS = 100
-"""Texts per ``batchEmbedContents`` request (as on the Gemini API)."""
 PREDICT_INPUTS = 250
 """Texts per ``predict`` request, Vertex AI's limit (which also caps a request at 20,000
 tokens: lower it for long texts with ``embed_async(..., batch_size=...)``)."""
