@@ -33,6 +33,7 @@ from pocketflow.errors import PocketFlowError
 from pocketflow.install_hints import install_hint
 from pocketflow.plugin_commands import add_plugin_commands, run_plugin_command
 from pocketflow.plugins import PluginManager, Registration, get_plugin_manager
+from pocketflow.providers import first_set_variable
 from pocketflow.runs import commands as run_commands
 from pocketflow.runs import flowchart
 from pocketflow.runtime import DEFAULT_FEEDBACK, current_runtime
@@ -42,10 +43,8 @@ def _key_state(variables: Sequence[str]) -> str:
     """The first of ``variables`` that is set ("GOOGLE_API_KEY set"), else the first unset."""
     if not variables:
         return "no key needed"
-    for variable in variables:
-        if os.environ.get(variable):
-            return f"{variable} set"
-    return f"{variables[0]} unset"
+    found = first_set_variable(variables)
+    return f"{found} set" if found else f"{variables[0]} unset"
 
 
 def show_plugins(plugins: PluginManager) -> list[str]:

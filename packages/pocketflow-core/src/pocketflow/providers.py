@@ -415,6 +415,18 @@ class PerLoop(Generic[T]):
             await close(value)
 
 
+def first_set_variable(
+    variables: Sequence[str], environ: Mapping[str, str] | None = None
+) -> str | None:
+    """The first of ``variables`` set (to something) in ``environ`` (default: the
+    process's); None when none is. A key read from the first of several variables, as
+    GEMINI_API_KEY then GOOGLE_API_KEY, and ``pocketflow models`` reporting it, agree."""
+    import os
+
+    env = os.environ if environ is None else environ
+    return next((variable for variable in variables if env.get(variable)), None)
+
+
 def first_line(text: str, limit: int = 200) -> str:
     """The first line of ``text``, cut to ``limit`` characters: for error messages."""
     line = text.strip().splitlines()[0] if text.strip() else ""

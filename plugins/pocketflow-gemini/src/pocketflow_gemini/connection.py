@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pocketflow.errors import ConfigError, MissingKeyError
-from pocketflow.providers import ProviderSettings
+from pocketflow.providers import ProviderSettings, first_set_variable
 from pocketflow_gemini import FALLBACK_KEY_ENV, KEY_ENV
 
 PROJECT_ENV = "GOOGLE_CLOUD_PROJECT"
@@ -62,7 +62,7 @@ def gemini_connection(
     env = os.environ if environ is None else environ
     variable: str | None = settings.api_key_env
     if variable is None:
-        variable = next((v for v in (KEY_ENV, FALLBACK_KEY_ENV) if env.get(v)), None)
+        variable = first_set_variable((KEY_ENV, FALLBACK_KEY_ENV), env)
         if variable is None:
             raise MissingKeyError(settings.name, f"{KEY_ENV} (or {FALLBACK_KEY_ENV})")
     api_key = settings.api_key(variable, env)
