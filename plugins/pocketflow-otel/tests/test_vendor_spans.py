@@ -238,6 +238,27 @@ def test_an_embedding_call_is_one_span_of_its_step_with_tokens_and_dimensions(
     assert (tokens.sum, (tokens.attributes or {})["gen_ai.token.type"]) == (11, "input")
 
 
+def test_an_embedding_reply_without_a_token_count_records_no_tokens(
+    telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
+) -> None:
+    pocketflow_env.setenv("OPENAI_API_KEY", TEST_KEY)
+    uncounted = {key: value for key, value in EMBEDDING_REPLY.items() if key != "usage"}
+    vendor_http.post(EMBEDDINGS_URL).respond(json=uncounted)
+
+    run_index()
+
+    (call,) = [
+        span
+        for span in telemetry.spans.get_finished_spans()
+        if span.name == "embeddings text-embedding-3-small"
+    ]
+    assert "gen_ai.usage.input_tokens" not in (call.attributes or {})
+    assert (call.attributes or {})["gen_ai.embeddings.dimension.count"] == 4
+    assert metric_list(telemetry, "gen_ai.client.token.usage") == []
+    (duration,) = metric_list(telemetry, "gen_ai.client.operation.duration")
+    assert sum(point.count for point in duration.data.data_points) == 1
+
+
 def test_a_failed_embedding_call_marks_its_span_with_the_error(
     telemetry: Telemetry, pocketflow_env: pytest.MonkeyPatch, vendor_http: respx.MockRouter
 ) -> None:

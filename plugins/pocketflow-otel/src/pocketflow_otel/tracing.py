@@ -233,24 +233,26 @@ class FlowTracer:
         span, embeddings = frame.span, record.embeddings
         span.set_attribute(attr.LLM_ATTEMPTS, record.attempts)
         metric_attributes = _operation("embeddings", call.provider, call.request.model)
+        # A vendor that does not count an embedding's tokens (the Gemini API) reports 0:
+        # unknown, so neither the span nor the token histogram gets it.
+        tokens = embeddings.usage.input_tokens if embeddings is not None else 0
         if embeddings is not None:
             span.set_attributes(
                 {
                     attr.RESPONSE_MODEL: embeddings.model,
-                    attr.INPUT_TOKENS: embeddings.usage.input_tokens,
                     attr.EMBEDDING_DIMENSIONS: embeddings.dimensions,
                     attr.EMBEDDING_BATCHES: embeddings.batches,
                 }
             )
+            if tokens:
+                span.set_attribute(attr.INPUT_TOKENS, tokens)
             metric_attributes[attr.RESPONSE_MODEL] = embeddings.model
         if record.error is not None:
             metric_attributes[attr.ERROR_TYPE] = _error_type(record.error)
         self._close(call, record.error)
         self.duration.record(record.duration, metric_attributes)
-        if embeddings is not None:
-            self.token_usage.record(
-                embeddings.usage.input_tokens, {**metric_attributes, attr.TOKEN_TYPE: "input"}
-            )
+        if tokens:
+            self.token_usage.record(tokens, {**metric_attributes, attr.TOKEN_TYPE: "input"})
 
     # --- file reads and feedback -------------------------------------------------------
 
