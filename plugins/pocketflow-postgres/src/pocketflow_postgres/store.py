@@ -294,7 +294,6 @@ class PostgresRunStore(RunStore):
         self, status: QuestionStatus | None = "waiting", limit: int = 100
     ) -> list[Question]:
         """Questions, newest first, with their run's flow, steps and tokens."""
-
         if status:
             return await self._questions("questions_of", (status, limit))
         return await self._questions("questions", (limit,))
