@@ -156,3 +156,38 @@ def test_a_ctrl_c_noted_just_before_the_caller_blocks_still_cancels_the_call(
 
     assert ended == ["cancelled"]
     assert time.perf_counter() - started < 2
+
+
+def test_a_second_ctrl_c_stops_waiting_for_a_slow_clean_up(
+    llm_script: Callable[..., Script],
+) -> None:
+    # The wait for a cancelled call's clean-up has the same race as the first wait: a
+    # second Ctrl-C, noted while it blocks, must still end it.
+    import _thread
+
+    released = threading.Event()  # lets the clean-up finish once the test has seen enough
+    cleaned_up = threading.Event()
+
+    async def slow_to_clean_up(request: LLMRequest) -> str:
+        _thread.interrupt_main()
+        try:
+            await asyncio.sleep(5)
+        except asyncio.CancelledError:
+            asyncio.get_running_loop().call_later(0.2, _thread.interrupt_main)
+            for _ in range(500):  # the clean-up the caller stops waiting for (5 s at most)
+                if released.is_set():
+                    break
+                await asyncio.sleep(0.01)
+            cleaned_up.set()
+            raise
+        return "too late"
+
+    llm_script([slow_to_clean_up])
+
+    started = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        call_llm("hi")
+    waited = time.perf_counter() - started
+    released.set()
+    assert cleaned_up.wait(10)  # nothing of this call is left running for later tests
+    assert waited < 2

@@ -52,9 +52,8 @@ class _Background:
     pid: int
 
 
-# A Ctrl-C that lands just before the caller blocks does not interrupt the block (the
-# signal is noted, the wait goes on), so the caller wakes this often to let it through.
 _SIGNAL_CHECK_SECONDS = 0.1
+"""How often a caller waiting for a sync twin's call wakes to let a noted Ctrl-C through."""
 
 _lock = threading.Lock()
 _background: _Background | None = None
@@ -155,7 +154,17 @@ class _Call:
     def cancel_and_wait(self) -> None:
         """Cancel the call (started or not) and wait until it has ended."""
         self.loop.call_soon_threadsafe(self._cancel)
-        self.ended.wait()
+        self.wait()
+
+    def wait(self) -> None:
+        """Block until the call has ended; a Ctrl-C (KeyboardInterrupt) gets through.
+
+        A Ctrl-C that lands just before the wait blocks does not interrupt it (the
+        signal is noted, the wait goes on), so the wait wakes every
+        ``_SIGNAL_CHECK_SECONDS`` to let a noted one through.
+        """
+        while not self.ended.wait(_SIGNAL_CHECK_SECONDS):
+            pass
 
     def _cancel(self) -> None:
         # Runs on the loop after _start, if start() scheduled it: callbacks keep order.
@@ -184,8 +193,7 @@ def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
     call = _Call(background.loop, _in_context(context, coroutine))
     try:
         call.start()
-        while not call.ended.wait(_SIGNAL_CHECK_SECONDS):
-            pass
+        call.wait()
         result: T = call.result.result()
         return result
     except KeyboardInterrupt:
